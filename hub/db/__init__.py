@@ -1,0 +1,1 @@
+"""PostgreSQL for the Open Data Cube index: the embedded server and its roles."""

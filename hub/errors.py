@@ -1,0 +1,27 @@
+"""Errors that users and operators read: each names the place and what to do."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+
+class SdlError(Exception):
+    """Base of every error the platform reports to a person."""
+
+
+class SettingsError(SdlError):
+    """A settings or profile file is malformed; the message names file, field and fix."""
+
+
+def format_validation_error(source: str, exc: ValidationError) -> str:
+    """One line per problem: `file: field.path: what is wrong (got X)`."""
+    lines = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting (check the spelling; see the configuration reference)"
+        given = error.get("input")
+        got = "" if error["type"] == "missing" or isinstance(given, dict) else f" (got {given!r})"
+        lines.append(f"{source}: {field}: {message}{got}")
+    return "\n".join(lines)

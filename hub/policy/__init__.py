@@ -1,0 +1,1 @@
+"""Who may use what. One place, used by the spawners, the gateway and the services."""

@@ -1,0 +1,194 @@
+"""The one settings document that describes a Space Data Lab platform.
+
+Built-in defaults, then the operator's YAML file merged over them, then a few secrets
+from the environment. The result is validated once, here, so every later step can
+trust it. Errors name the file, the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hub.errors import SettingsError, format_validation_error
+from hub.paths import shipped_dir
+
+#: Environment variables that override secrets and admins from the file.
+ENV_OVERRIDES = {
+    "SDL_ADMIN_PASSWORD": ("auth", "admin_password"),
+    "SDL_SHARED_PASSWORD": ("auth", "shared_password"),
+    "SDL_ADMIN_USERS": ("auth", "admin_users"),
+    "SDL_OIDC_CLIENT_SECRET": ("auth", "oidc", "client_secret"),
+}
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo in a settings file must not pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HubSettings(Strict):
+    ip: str = Field("127.0.0.1", description="Address the proxy listens on for browsers.")
+    port: int = Field(8000, ge=0, le=65535, description="Port for browsers; 0 picks a free one.")
+    base_url: str = Field("/", description="URL prefix of the whole platform.")
+    spawn_timeout: int = Field(120, ge=10, le=3600, description="Seconds a server may take.")
+    cull_idle_after: int = Field(
+        3600, ge=0, description="Stop servers idle this many seconds (0: never)."
+    )
+
+
+class OidcSettings(Strict):
+    issuer: str = Field("", description="OpenID Connect issuer URL (discovery is read from it).")
+    client_id: str = ""
+    client_secret: str = Field("", description="Prefer SDL_OIDC_CLIENT_SECRET in the environment.")
+    callback_url: str = Field("", description="Defaults to <public URL>/hub/oauth_callback.")
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email", "groups"])
+    username_claim: str = "preferred_username"
+    groups_claim: str = Field("groups", description="Claim whose values become hub groups.")
+    admin_groups: list[str] = Field(default_factory=list)
+    allowed_groups: list[str] = Field(
+        default_factory=list, description="If set, only members of these groups may log in."
+    )
+    allow_all: bool = Field(False, description="Let every account of the provider log in.")
+
+
+class AuthSettings(Strict):
+    type: Literal["shared-password", "oidc"] = Field(
+        "shared-password",
+        description="shared-password for a one-machine workshop; oidc for production.",
+    )
+    admin_users: list[str] = Field(default_factory=list)
+    shared_password: str = Field(
+        "", description="Password for everyone who is not an admin (>= 8 characters)."
+    )
+    admin_password: str = Field("", description="Password for admin_users (>= 32 characters).")
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
+
+    @field_validator("admin_users", mode="before")
+    @classmethod
+    def _split_admins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+
+class DatabaseSettings(Strict):
+    url: str = Field(
+        "",
+        description="Admin URL of an external PostgreSQL for the ODC index; "
+        "empty runs the embedded one (pgserver) in the data dir.",
+    )
+    name: str = Field("datacube", description="Database holding the Open Data Cube index.")
+    user_connection_limit: int = Field(
+        8, ge=1, le=1000, description="Connections each user's read-only login may hold."
+    )
+
+
+class TemplateSettings(Strict):
+    source: Path = Field(
+        default_factory=lambda: shipped_dir("templates"), description="Notebook templates."
+    )
+    target: str = Field("examples", description="Folder in each home that receives them.")
+
+
+class Settings(Strict):
+    mode: Literal["local", "kubernetes"] = "local"
+    data_dir: Path = Field(
+        default_factory=lambda: default_data_dir(),
+        description="Where homes, the archive, the index and hub state live (local mode).",
+    )
+    archive_dir: Path | None = Field(
+        None, description="The satellite archive; default <data_dir>/archive."
+    )
+    profiles_dir: Path = Field(default_factory=lambda: shipped_dir("spawner_profiles"))
+    groups: dict[str, list[str]] = Field(
+        default_factory=dict, description="Groups and their members, created at start-up."
+    )
+    hub: HubSettings = Field(default_factory=HubSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    templates: TemplateSettings = Field(default_factory=TemplateSettings)
+
+    @property
+    def archive(self) -> Path:
+        return self.archive_dir or self.data_dir / "archive"
+
+
+def default_data_dir() -> Path:
+    """A system path as root (homes must be reachable by other users), else per-user."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/sdl")
+    return Path.home() / ".local" / "share" / "sdl"
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Return base with over merged in; nested mappings merge, everything else replaces."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    """Read a YAML file that must hold a mapping, with errors that name the file."""
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where else ""
+        raise SettingsError(f"{path}{line}: not valid YAML: {exc}") from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise SettingsError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
+    return loaded
+
+
+def env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """The part of the settings document that comes from SDL_* variables."""
+    document: dict[str, Any] = {}
+    for variable, path in ENV_OVERRIDES.items():
+        if environ.get(variable):
+            node = document
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = environ[variable]
+    return document
+
+
+def load_settings(
+    config_file: Path | None = None,
+    *,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Defaults, then `config_file`, then `overrides` (CLI flags), then the environment."""
+    document: dict[str, Any] = {}
+    source = "built-in defaults"
+    if config_file is not None:
+        document = read_yaml_mapping(config_file)
+        source = str(config_file)
+    document = deep_merge(document, overrides or {})
+    document = deep_merge(document, env_overrides(dict(os.environ if environ is None else environ)))
+    try:
+        return Settings.model_validate(document)
+    except ValidationError as exc:
+        raise SettingsError(format_validation_error(source, exc)) from exc
+
+
+def settings_from_dict(document: dict[str, Any], source: str = "settings") -> Settings:
+    """Validate an in-memory settings document (tests, the hub config)."""
+    try:
+        return Settings.model_validate(document)
+    except ValidationError as exc:
+        raise SettingsError(format_validation_error(source, exc)) from exc
