@@ -1,0 +1,1 @@
+"""Kubernetes mode: KubeSpawner glue, rendered objects, helm values checks."""
