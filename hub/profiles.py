@@ -117,10 +117,14 @@ def load_profiles(directory: Path) -> list[Profile]:
     for path in files:
         profile = load_profile(path)
         if profile.slug in seen:
-            raise SettingsError(f"{path}: slug: {profile.slug!r} is already used by {seen[profile.slug]}")
+            raise SettingsError(
+                f"{path}: slug: {profile.slug!r} is already used by {seen[profile.slug]}"
+            )
         seen[profile.slug] = path
         profiles.append(profile)
     defaults = [p.slug for p in profiles if p.default]
     if len(defaults) > 1:
-        raise SettingsError(f"{directory}: default: only one profile may be default, got {defaults}")
+        raise SettingsError(
+            f"{directory}: default: only one profile may be default, got {defaults}"
+        )
     return sorted(profiles, key=lambda p: (p.cpu_limit, p.mem_limit, p.slug))

@@ -143,7 +143,9 @@ class EmbeddedPostgres:
                 return proc
             time.sleep(0.1)
         proc.kill()
-        raise DatabaseError(f"PostgreSQL did not become ready in {timeout:.0f}s; see {self.log_file}")
+        raise DatabaseError(
+            f"PostgreSQL did not become ready in {timeout:.0f}s; see {self.log_file}"
+        )
 
     @staticmethod
     def stop(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:

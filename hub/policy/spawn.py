@@ -60,7 +60,9 @@ class ProfileCatalog:
         if options is None:
             options = {}
         if not isinstance(options, dict):
-            raise SpawnRefused("Spawn options must be a JSON object like {\"profile\": \"small\"}.", 400)
+            raise SpawnRefused(
+                'Spawn options must be a JSON object like {"profile": "small"}.', 400
+            )
         extra = sorted(str(k)[:_MAX_VALUE_LENGTH] for k in options if k != PROFILE_KEY)
         if extra:
             raise SpawnRefused(

@@ -1,0 +1,125 @@
+"""The `sdl` command. Thin: every verb parses options and delegates to a module."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from hub import __version__
+from hub.errors import SdlError
+from hub.settings import Settings, load_settings
+
+console = Console(stderr=True)
+
+
+def platform_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--config` and `--data-dir`, shared by every verb, turned into `settings`."""
+
+    @click.option(
+        "--config",
+        "config_file",
+        type=click.Path(path_type=Path, exists=True, dir_okay=False),
+        envvar="SDL_CONFIG",
+        help="Settings YAML merged over the built-in defaults.",
+    )
+    @click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        envvar="SDL_DATA_DIR",
+        help="Where homes, the archive, the index and hub state live.",
+    )
+    @wraps(command)
+    def wrapper(config_file: Path | None, data_dir: Path | None, **kwargs: Any) -> Any:
+        overrides = {"data_dir": str(data_dir.absolute())} if data_dir else {}
+        settings = load_settings(config_file, overrides=overrides)
+        return command(settings=settings, config_file=config_file, **kwargs)
+
+    return wrapper
+
+
+class SdlGroup(click.Group):
+    """Turns platform errors into one clear message and exit code 2, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SdlError as exc:
+            console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            sys.exit(2)
+
+
+@click.group(cls=SdlGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sdl")
+def cli() -> None:
+    """Space Data Lab: a JupyterHub platform for Earth-observation research."""
+
+
+@cli.command()
+@platform_options
+@click.option("--ip", help="Address browsers connect to (default: settings hub.ip).")
+@click.option("--port", type=int, help="Port browsers connect to (default: settings hub.port).")
+@click.option("--sample/--no-sample", default=True, help="Index the sample cube on first start.")
+def up(
+    settings: Settings, config_file: Path | None, ip: str | None, port: int | None, sample: bool
+) -> None:
+    """Start the platform on this machine, in the foreground (Ctrl-C stops it)."""
+    from hub.local import login_help, run_until_stopped, start_platform
+
+    if ip is not None or port is not None:
+        hub = settings.hub.model_copy(update={k: v for k, v in {"ip": ip, "port": port}.items()
+                                              if v is not None})  # fmt: skip
+        settings = settings.model_copy(update={"hub": hub})
+
+    def say(message: str) -> None:
+        console.print(f"[cyan]sdl[/] {message}", highlight=False)
+
+    platform = start_platform(settings, config_file, say)
+    console.print(f"\n[bold green]Space Data Lab is up:[/] {platform.runtime.public_url}")
+    for line in login_help(settings):
+        console.print(f"  {line}", highlight=False)
+    console.print(f"  Logs: {settings.data_dir / 'logs'}   Stop: Ctrl-C\n", highlight=False)
+    sys.exit(run_until_stopped(platform, say))
+
+
+@cli.group()
+def config() -> None:
+    """Inspect the settings document."""
+
+
+@config.command("show")
+@platform_options
+def config_show(settings: Settings, config_file: Path | None) -> None:
+    """Print the effective settings (defaults + file + environment), secrets hidden."""
+    document = settings.model_dump(mode="json")
+    for key in ("shared_password", "admin_password"):
+        if document["auth"][key]:
+            document["auth"][key] = "***"
+    if document["auth"]["oidc"]["client_secret"]:
+        document["auth"]["oidc"]["client_secret"] = "***"
+    click.echo(json.dumps(document, indent=2))
+
+
+@config.command("check")
+@platform_options
+def config_check(settings: Settings, config_file: Path | None) -> None:
+    """Validate the settings and every profile file; exit non-zero naming what is wrong."""
+    from hub.profiles import load_profiles
+
+    profiles = load_profiles(settings.profiles_dir)
+    click.echo(f"settings OK ({config_file or 'built-in defaults'}); "
+               f"{len(profiles)} profiles: {', '.join(p.slug for p in profiles)}")  # fmt: skip
+
+
+def main() -> None:
+    cli(prog_name="sdl")
+
+
+if __name__ == "__main__":
+    main()

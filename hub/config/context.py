@@ -1,0 +1,39 @@
+"""Everything the apply steps read: settings, where things listen, and secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hub.runtime import Runtime
+from hub.secrets import SecretStore
+from hub.settings import Settings
+
+MIN_ADMIN_PASSWORD = 32  # SharedPasswordAuthenticator refuses shorter ones
+
+
+@dataclass(frozen=True)
+class HubContext:
+    settings: Settings
+    runtime: Runtime
+    secrets: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+
+def platform_secrets(settings: Settings) -> dict[str, str]:
+    """The secrets a hub needs: from settings/environment, else made once in the data dir."""
+    store = SecretStore(settings.data_dir)
+    store.get_hex("cookie_secret")  # JupyterHub reads the file itself
+    auth = settings.auth
+    return {
+        "shared_password": auth.shared_password or store.get("shared_password", nbytes=9),
+        "admin_password": auth.admin_password or store.get("admin_password", nbytes=32),
+        "db_login_key": store.get("db_login_key"),
+        "cookie_secret_file": str(store.path("cookie_secret")),
+        "proxy_token": store.get("proxy_token"),
+        "oidc_client_secret": auth.oidc.client_secret,
+    }

@@ -1,0 +1,53 @@
+"""Which spawner starts workspaces, and what every workspace gets."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from traitlets.config import Config
+
+from hub.config.context import HubContext
+
+
+def apply_spawner(ctx: HubContext, c: Config) -> None:
+    if ctx.settings.mode == "kubernetes":
+        from hub.kube.config import apply_kubernetes
+
+        apply_kubernetes(ctx.settings, c)
+        return
+    apply_local_spawner(ctx, c)
+    apply_workspace(ctx, c)
+
+
+def apply_local_spawner(ctx: HubContext, c: Config) -> None:
+    settings = ctx.settings
+    c.JupyterHub.spawner_class = "hub.spawners.local.SdlLocalSpawner"
+    c.SdlLocalSpawner.data_dir = str(settings.data_dir)
+    c.SdlLocalSpawner.archive_dir = str(settings.archive)
+    c.SdlLocalSpawner.profiles_dir = str(settings.profiles_dir)
+    c.SdlLocalSpawner.odc_database = settings.database.name
+    c.SdlLocalSpawner.odc_admin_url = settings.database.url
+    c.SdlLocalSpawner.odc_connection_limit = settings.database.user_connection_limit
+    c.SdlLocalSpawner.db_login_key = ctx.secrets["db_login_key"]
+    c.Spawner.start_timeout = settings.hub.spawn_timeout
+    c.Spawner.http_timeout = settings.hub.spawn_timeout
+
+
+def apply_workspace(ctx: HubContext, c: Config) -> None:
+    """The single-user server: JupyterLab, started through our workspace bootstrap."""
+    templates = ctx.settings.templates
+    python = Path(sys.executable)
+    c.Spawner.cmd = [
+        str(python),
+        "-m",
+        "hub.workspace",
+        str(python.parent / "jupyterhub-singleuser"),
+    ]
+    c.Spawner.default_url = "/lab"
+    c.Spawner.environment = {
+        "SDL_TEMPLATES_DIR": str(ctx.data_dir / "templates"),
+        "SDL_TEMPLATES_TARGET": templates.target,
+        "SDL_ARCHIVE_DIR": str(ctx.settings.archive),
+        "ODC_DEFAULT_INDEX_DRIVER": "postgres",
+    }

@@ -1,0 +1,136 @@
+"""KubeSpawner for Space Data Lab: profiles by group, refusals before any object is built.
+
+Every spawn request, from the form or the REST API, goes through the same
+`ProfileCatalog.resolve` as in local mode. It runs twice: in JupyterHub's
+`apply_user_options` hook (before `start`, so the user sees a clear 400/403) and again in
+`load_user_options`, which KubeSpawner calls first thing in `start` — so no pod or PVC is
+ever built from a request that was not checked, even if a deployment replaces the hook.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from kubespawner import KubeSpawner
+from tornado import web
+from traitlets import Dict, List, default
+
+from hub.kube.builders import PROFILE_TRAITS, kubespawner_profiles
+from hub.policy.spawn import PROFILE_KEY, ProfileCatalog, Requester, SpawnRefused
+from hub.profiles import Profile
+
+_VOLUME_TRAITS = ("volumes", "volume_mounts")
+
+
+def allowed_profile_list(spawner: SdlKubeSpawner) -> list[dict[str, Any]]:
+    """KubeSpawner `profile_list` callable: only the profiles this user may start."""
+    return spawner.allowed_profile_list()
+
+
+def refuse_tampered_options(spawner: SdlKubeSpawner, user_options: Any) -> None:
+    """JupyterHub `apply_user_options` hook: raise HTTPError for a request we refuse."""
+    spawner.resolve_profile(user_options)
+
+
+class SdlKubeSpawner(KubeSpawner):
+    """KubeSpawner whose profiles, storage and checks come from the platform settings."""
+
+    profiles = List(
+        Dict(),
+        config=True,
+        help="""Profile documents, as in spawner_profiles/*.yaml (slug, cpu/memory
+        guarantees and limits, gpus, node_selector, tolerations, image, groups).
+
+        Users see and may start only the profiles their groups allow (admins: all);
+        a request for any other profile, or with any other option, is refused.""",
+    )
+    user_volumes = List(
+        Dict(),
+        config=True,
+        help="""Volumes added to every non-admin workspace (home PVC, read-only archive,
+        templates), on top of `volumes`.""",
+    )
+    user_volume_mounts = List(
+        Dict(),
+        config=True,
+        help="Mounts matching `user_volumes`; the archive mount is readOnly.",
+    )
+    admin_volumes = List(
+        Dict(),
+        config=True,
+        help="""Volumes added to admins' workspaces instead of `user_volumes`; the
+        archive volume is writable here.""",
+    )
+    admin_volume_mounts = List(
+        Dict(),
+        config=True,
+        help="""Mounts matching `admin_volumes`: the archive read-only at the usual
+        place and writable at a separate path, so writes are always deliberate.""",
+    )
+
+    @default("profile_list")
+    def _default_profile_list(self) -> Any:
+        return allowed_profile_list
+
+    @default("apply_user_options")
+    def _default_apply_user_options(self) -> Any:
+        return refuse_tampered_options
+
+    # -- policy ---------------------------------------------------------------------
+
+    @property
+    def catalog(self) -> ProfileCatalog:
+        return ProfileCatalog([Profile.model_validate(p) for p in self.profiles])
+
+    @property
+    def requester(self) -> Requester:
+        groups = [getattr(g, "name", g) for g in getattr(self.user, "groups", None) or []]
+        return Requester.of(self.user.name, groups, bool(getattr(self.user, "admin", False)))
+
+    def resolve_profile(self, user_options: Any) -> Profile:
+        """The profile this request may have, or `HTTPError` saying why not."""
+        try:
+            return self.catalog.resolve(user_options, self.requester)
+        except SpawnRefused as refused:
+            self.log.warning("Refused spawn options for %s: %s", self.user.name, refused)
+            raise web.HTTPError(refused.status, str(refused)) from None
+
+    def allowed_profile_list(self) -> list[dict[str, Any]]:
+        base = self._baseline().get("tolerations") or []
+        if isinstance(base, dict):
+            base = [base[k] for k in sorted(base)]
+        return kubespawner_profiles(self.catalog.available_to(self.requester), base)
+
+    # -- applying a checked request -----------------------------------------------------
+
+    def _baseline(self) -> dict[str, Any]:
+        """Values of the attributes profiles change, as configured (taken once)."""
+        if not hasattr(self, "_sdl_baseline"):
+            names = (*PROFILE_TRAITS, *_VOLUME_TRAITS)
+            self._sdl_baseline = {n: copy.deepcopy(getattr(self, n)) for n in names}
+        return self._sdl_baseline
+
+    async def load_user_options(self) -> None:
+        """Check the request again, reset what an earlier profile set, then apply."""
+        profile = self.resolve_profile(self.user_options)
+        for name, value in self._baseline().items():
+            setattr(self, name, copy.deepcopy(value))
+        admin = self.requester.admin
+        self.volumes = [
+            *self._listed(self.volumes),
+            *(self.admin_volumes if admin else self.user_volumes),
+        ]
+        self.volume_mounts = [
+            *self._listed(self.volume_mounts),
+            *(self.admin_volume_mounts if admin else self.user_volume_mounts),
+        ]
+        # The canonical form of the checked request is what KubeSpawner applies.
+        self.user_options = {PROFILE_KEY: profile.slug}
+        await super().load_user_options()
+
+    @staticmethod
+    def _listed(value: Any) -> list[Any]:
+        if isinstance(value, dict):
+            return [value[k] for k in sorted(value)]
+        return list(value or [])

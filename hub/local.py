@@ -1,0 +1,253 @@
+"""`sdl up`: the embedded platform on one machine, supervised in the foreground.
+
+Starts PostgreSQL (pgserver), the proxy and JupyterHub as child processes, each in its
+own process group; Ctrl-C (or SIGTERM) stops them in reverse order and reaps any user
+server left behind, so nothing outlives `sdl up`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import requests
+
+from hub.config.context import platform_secrets
+from hub.db.embedded import EmbeddedPostgres
+from hub.errors import SdlError
+from hub.netutil import free_port, wait_for_port
+from hub.ossetup import make_traversable
+from hub.paths import PACKAGE_DIR
+from hub.profiles import load_profiles
+from hub.runtime import Runtime, write_runtime
+from hub.settings import Settings
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen[bytes]
+    stop: Callable[[subprocess.Popen[bytes]], None]
+
+
+@dataclass
+class Platform:
+    """The running parts of an embedded platform, stopped in reverse order."""
+
+    settings: Settings
+    runtime: Runtime
+    children: list[Child] = field(default_factory=list)
+
+    def failed_child(self) -> Child | None:
+        return next((c for c in self.children if c.proc.poll() is not None), None)
+
+    def stop(self, say: Say) -> None:
+        for child in reversed(self.children):
+            say(f"stopping {child.name}")
+            child.stop(child.proc)
+        self.children.clear()
+        reap_user_servers(self.settings)
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """Folders with the permissions the OS needs to keep users apart."""
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for sub in ("hub", "logs", "run", "homes"):
+        (data_dir / sub).mkdir(exist_ok=True)
+    data_dir.chmod(0o755)
+    (data_dir / "homes").chmod(0o711)
+    archive = settings.archive
+    archive.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        # workspaces run as other users: they must reach homes, the archive and Python
+        make_traversable(data_dir)
+        make_traversable(archive)
+        make_traversable(Path(sys.executable).resolve().parent)
+        archive.chmod(0o755)  # owned by root: readable by all, writable by the admin side only
+    else:
+        archive.chmod(0o555)  # single-user fallback: read-only by mode, as far as it goes
+    publish_templates(settings)
+
+
+def publish_templates(settings: Settings) -> None:
+    """Copy the templates into the data dir, where every workspace user can read them."""
+    target = settings.data_dir / "templates"
+    staging = settings.data_dir / "templates.new"
+    shutil.rmtree(staging, ignore_errors=True)
+    if settings.templates.source.is_dir():
+        shutil.copytree(settings.templates.source, staging)
+    else:
+        staging.mkdir()
+    for path in [staging, *staging.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+
+
+def _terminate(timeout: float) -> Callable[[subprocess.Popen[bytes]], None]:
+    def stop(proc: subprocess.Popen[bytes]) -> None:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        # anything the child started in its group goes with it
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    return stop
+
+
+def reap_user_servers(settings: Settings) -> None:
+    """Kill any single-user server of this platform the hub did not stop."""
+    marker = str(settings.archive)
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get("SDL_ARCHIVE_DIR") == marker:
+                proc.kill()
+        except (psutil.Error, OSError):
+            continue
+
+
+def _spawn(
+    command: list[str], log: Path, env: dict[str, str], cwd: Path
+) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+            start_new_session=True, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+
+def start_platform(settings: Settings, config_file: Path | None, say: Say) -> Platform:
+    """Start every part; on any failure stop what already runs and raise."""
+    load_profiles(settings.profiles_dir)  # a malformed profile stops us before anything runs
+    prepare_data_dir(settings)
+    secrets = platform_secrets(settings)
+    runtime = Runtime(
+        public_ip=settings.hub.ip,
+        public_port=settings.hub.port or free_port(),
+        proxy_api_port=free_port(),
+        hub_port=free_port(),
+        config_file=str(config_file.resolve()) if config_file else "",
+    )
+    platform = Platform(settings, runtime)
+    logs = settings.data_dir / "logs"
+    env = {**os.environ, "SDL_DATA_DIR": str(settings.data_dir)}
+    try:
+        if not settings.database.url:
+            pg = EmbeddedPostgres(settings.data_dir)
+            first = pg.initialise()
+            say(
+                "starting PostgreSQL (embedded)" + (" — first start, initialising" if first else "")
+            )
+            platform.children.append(Child("PostgreSQL", pg.start(free_port()), pg.stop))
+            init_index(settings, say)
+        say("starting the proxy")
+        proxy = _spawn(
+            ["configurable-http-proxy", "--ip", runtime.public_ip,
+             "--port", str(runtime.public_port), "--api-ip", "127.0.0.1",
+             "--api-port", str(runtime.proxy_api_port),
+             "--default-target", f"http://127.0.0.1:{runtime.hub_port}",
+             "--error-target", f"http://127.0.0.1:{runtime.hub_port}/hub/error"],
+            logs / "proxy.log", {**env, "CONFIGPROXY_AUTH_TOKEN": secrets["proxy_token"]},
+            settings.data_dir,
+        )  # fmt: skip
+        platform.children.append(Child("proxy", proxy, _terminate(10)))
+        if not wait_for_port("127.0.0.1", runtime.proxy_api_port, 30):
+            raise SdlError(f"the proxy did not start; see {logs / 'proxy.log'}")
+        write_runtime(settings.data_dir, runtime)
+        say("starting JupyterHub")
+        hub = _spawn(
+            [sys.executable, "-m", "jupyterhub", "-f", str(PACKAGE_DIR / "jupyterhub_config.py")],
+            logs / "hub.log", env, settings.data_dir / "hub",
+        )  # fmt: skip
+        platform.children.append(Child("JupyterHub", hub, _terminate(60)))
+        wait_healthy(platform, logs / "hub.log", timeout=120)
+    except BaseException:
+        platform.stop(say)
+        raise
+    return platform
+
+
+def init_index(settings: Settings, say: Say) -> None:
+    """Create the ODC schema and roles on first start (later starts change nothing)."""
+    try:
+        from hub.data.index import init_index as create_index
+    except ImportError:  # the data layer is optional while it is being built
+        say("Open Data Cube data layer not installed; the index is not initialised")
+        return
+    create_index(settings)
+    say("Open Data Cube index ready")
+
+
+def wait_healthy(platform: Platform, hub_log: Path, timeout: float) -> None:
+    url = f"{platform.runtime.public_url}{platform.settings.hub.base_url.rstrip('/')}/hub/health"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        failed = platform.failed_child()
+        if failed:
+            tail = hub_log.read_text(errors="replace")[-3000:]
+            raise SdlError(
+                f"{failed.name} exited at start-up (code {failed.proc.returncode}):\n{tail}"
+            )
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise SdlError(f"JupyterHub was not healthy after {timeout:.0f}s; see {hub_log}")
+
+
+def login_help(settings: Settings) -> list[str]:
+    secrets = platform_secrets(settings)
+    if settings.auth.type == "oidc":
+        return [f"Log in with {settings.auth.oidc.issuer}."]
+    lines = [f"Log in with any user name and the shared password: {secrets['shared_password']}"]
+    if settings.auth.admin_users:
+        admins = ", ".join(settings.auth.admin_users)
+        where = (
+            "SDL_ADMIN_PASSWORD"
+            if settings.auth.admin_password
+            else f"{settings.data_dir}/secrets/admin_password"
+        )
+        lines.append(f"Admins ({admins}) use the admin password from {where}.")
+    return lines
+
+
+def run_until_stopped(platform: Platform, say: Say) -> int:
+    """Block until Ctrl-C / SIGTERM or a child dies; stop everything; return exit code."""
+    stopping = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    code = 0
+    while not stopping:
+        failed = platform.failed_child()
+        if failed:
+            say(f"{failed.name} exited unexpectedly (code {failed.proc.returncode}); stopping")
+            code = 1
+            break
+        time.sleep(0.5)
+    platform.stop(say)
+    say("stopped")
+    return code

@@ -1,0 +1,1 @@
+"""Spawners: the local one (processes, OS users, cgroups) and shared profile handling."""

@@ -1,0 +1,400 @@
+"""Per-server resource limits for the local spawner, with an honest report.
+
+One machine can cap a server (memory, CPU time, process count) with cgroups, but it
+cannot reserve guarantees the way a Kubernetes scheduler does. `ResourceLimiter.detect()`
+picks cgroup v2, cgroup v1 or a no-op limiter; `prepare()` says in plain sentences what
+it enforced and what it could not, so the spawn log never promises more than happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.profiles import format_size
+
+log = logging.getLogger(__name__)
+
+CFS_PERIOD_US = 100_000
+DEFAULT_PIDS_MAX = 4096
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+=-]{0,254}$")
+_V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "pids")
+_V2_CONTROLLERS = ("memory", "cpu", "pids")
+
+
+@dataclass(frozen=True)
+class LimitReport:
+    """What `prepare()` did, as sentences "<what>: enforced (...)" / "<what>: not ... (why)"."""
+
+    enforced: list[str]
+    not_enforced: list[str]
+
+    def lines(self) -> list[str]:
+        """Every sentence, enforced first; each one reads on its own in a spawn log."""
+        return [*self.enforced, *self.not_enforced]
+
+    def enforces(self, what: str) -> bool:
+        """e.g. `report.enforces("memory limit")`, for a spawner that refuses without it."""
+        return any(line.startswith(what) for line in self.enforced)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One control-file write; `what` ('' = silent) starts the sentence that reports it."""
+
+    controller: str
+    file: str
+    value: str
+    what: str
+
+
+def check_name(name: str) -> str:
+    """Refuse anything but one harmless path component: names end up in paths under /sys."""
+    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+        raise ValueError(
+            f"{name!r} is not a valid cgroup name; use letters, digits and . _ @ + = - "
+            "(no '/', no '..', at most 255 characters)"
+        )
+    return name
+
+
+def _size(n: int) -> str:
+    text = format_size(n)
+    return f"{text} bytes" if text.isdigit() else text
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def common_gaps(
+    cpu_limit: float, mem_limit: int, cpu_guarantee: float, mem_guarantee: int, gpus: int
+) -> list[str]:
+    """What no cgroup on one machine gives, whichever limiter runs."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    nvidia = [p for p in Path("/dev").glob("nvidia*") if p.name[6:].isdigit()]
+    have_gpus = bool(nvidia) or Path("/dev/kfd").exists()
+    more = "ineffective, this machine has only"
+    why = "not reserved (one machine has no scheduler: only the limit is enforced)"
+    checks = [
+        (cpu_guarantee > 0, f"CPU guarantee {_num(cpu_guarantee)}: {why}"),
+        (mem_guarantee > 0, f"memory guarantee {_size(mem_guarantee)}: {why}"),
+        (mem_limit <= 0, "memory limit: not enforced (the profile sets none)"),
+        (cpu_limit <= 0, "CPU limit: not enforced (the profile sets none)"),
+        (bool(cpus) and cpu_limit > cpus, f"CPU limit {_num(cpu_limit)}: {more} {cpus} CPUs"),
+        (mem_limit > ram, f"memory limit {_size(mem_limit)}: {more} {_size(ram)} of RAM"),
+        (gpus > 0 and not have_gpus, f"{gpus} GPU(s): not given (no GPU on this machine)"),
+        (gpus > 0 and have_gpus, f"{gpus} GPU(s): not assigned (GPUs are shared by all servers)"),
+        (gpus <= 0 and have_gpus, "no GPU: not enforced (this machine's GPUs are not hidden)"),
+    ]  # fmt: skip
+    return [sentence for applies, sentence in checks if applies]
+
+
+def plan_settings(
+    version: int, cpu_limit: float, mem_limit: int, cpu_guarantee: float, pids_max: int
+) -> list[Setting]:
+    """The control-file writes for one server, in the order the kernel accepts them."""
+    one, quota = version == 1, max(1000, round(cpu_limit * CFS_PERIOD_US))
+    mem, cpu = f"memory limit {_size(mem_limit)}", f"CPU limit {_num(cpu_limit)}"
+    weight = f"CPU weight for the guarantee {_num(cpu_guarantee)}"
+    mem_on, cpu_on = mem_limit > 0, cpu_limit > 0
+    if one:
+        shares = str(min(262144, max(2, round(cpu_guarantee * 1024))))
+        plan = [  # memory+swap must stay >= memory at every step: open it before lowering both
+            (mem_on, "memory", "memory.memsw.limit_in_bytes", "-1", ""),
+            (mem_on, "memory", "memory.limit_in_bytes", str(mem_limit), mem),
+            (mem_on, "memory", "memory.memsw.limit_in_bytes", str(mem_limit), "swap limit"),
+            (cpu_on, "cpu", "cpu.cfs_period_us", str(CFS_PERIOD_US), ""),
+            (cpu_on, "cpu", "cpu.cfs_quota_us", str(quota), cpu),
+            (cpu_guarantee > 0, "cpu", "cpu.shares", shares, weight),
+        ]
+    else:
+        weights = str(min(10000, max(1, round(cpu_guarantee * 100))))
+        plan = [
+            (mem_on, "memory", "memory.max", str(mem_limit), mem),
+            (mem_on, "memory", "memory.swap.max", "0", "swap limit"),
+            (cpu_on, "cpu", "cpu.max", f"{quota} {CFS_PERIOD_US}", cpu),
+            (cpu_guarantee > 0, "cpu", "cpu.weight", weights, weight),
+        ]
+    plan.append((pids_max > 0, "pids", "pids.max", str(pids_max), f"process limit {pids_max}"))
+    return [Setting(*rest) for wanted, *rest in plan if wanted]
+
+
+class ResourceLimiter:
+    """Per-server cgroup under a platform-owned parent (/sys/fs/cgroup[/<controller>]/sdl/<name>).
+
+    This base class enforces nothing and says so; `detect()` returns the real one.
+    """
+
+    kind = "none"
+
+    def __init__(self, parent: str = "sdl") -> None:
+        for part in parent.split("/"):
+            check_name(part)
+        self.parent = parent
+        self.pids_max = DEFAULT_PIDS_MAX
+        self.reason = "no cgroup limiter was chosen (use ResourceLimiter.detect())"
+
+    @classmethod
+    def detect(cls, parent: str = "sdl", *, pids_max: int = DEFAULT_PIDS_MAX) -> ResourceLimiter:
+        """The best limiter this machine allows, else a `NoopLimiter` that names the reason."""
+        if not sys.platform.startswith("linux"):
+            return NoopLimiter(parent, f"resource limits need Linux cgroups, not {sys.platform}")
+        if os.geteuid() != 0:
+            return NoopLimiter(parent, "the hub does not run as root, so it cannot create cgroups")
+        v1, v2 = parse_mountinfo(_read(Path("/proc/self/mountinfo")))
+        # hybrid machines mount an empty cgroup2 at /sys/fs/cgroup/unified: look for memory
+        if v2 is not None and "memory" in _read(Path(v2) / "cgroup.controllers").split():
+            limiter: CgroupLimiter = CgroupV2Limiter(parent, root=v2, pids_max=pids_max)
+        elif "memory" in v1:
+            limiter = CgroupV1Limiter(parent, mounts=v1, pids_max=pids_max)
+        else:
+            return NoopLimiter(parent, "no cgroup hierarchy with a memory controller is mounted")
+        problem = limiter.setup_parent()
+        return NoopLimiter(parent, problem) if problem else limiter
+
+    def prepare(
+        self, name: str, *, cpu_limit: float, mem_limit: int, cpu_guarantee: float,
+        mem_guarantee: int, gpus: int,
+    ) -> LimitReport:  # fmt: skip
+        """Report every requested limit as not enforced, with the reason."""
+        check_name(name)
+        plan = plan_settings(1, cpu_limit, mem_limit, cpu_guarantee, self.pids_max)
+        gaps = [f"{s.what}: not enforced ({self.reason})" for s in plan if s.what]
+        gaps += common_gaps(cpu_limit, mem_limit, cpu_guarantee, mem_guarantee, gpus)
+        return LimitReport(enforced=[], not_enforced=gaps)
+
+    def attach_self(self, name: str) -> None:
+        """Nothing to join."""
+
+    def remove(self, name: str) -> None:
+        """Nothing to clean up."""
+
+    def usage(self, name: str) -> dict[str, float]:
+        """No cgroup, no numbers."""
+        return {}
+
+
+class NoopLimiter(ResourceLimiter):
+    """Used where cgroups cannot be written (non-root, read-only cgroupfs, macOS)."""
+
+    def __init__(self, parent: str = "sdl", reason: str = "cgroups are not available") -> None:
+        super().__init__(parent)
+        self.reason = reason
+
+
+class CgroupLimiter(ResourceLimiter):
+    """What cgroup v1 and v2 share: directories per controller, procs files, cleanup."""
+
+    version = 0
+    usage_files: tuple[tuple[str, str, str, str, float], ...] = ()
+
+    def __init__(
+        self, parent: str = "sdl", *, mounts: dict[str, str], pids_max: int = DEFAULT_PIDS_MAX
+    ) -> None:
+        super().__init__(parent)
+        self.mounts = mounts  # controller -> hierarchy root (v2: the same root for all)
+        self.pids_max = pids_max
+        self.reason = ""
+        self._attach: dict[str, tuple[bytes, ...]] = {}
+        self._owner_pid = os.getpid()
+
+    def setup_parent(self) -> str:
+        """Create the platform's parent group(s); '' when usable, else why not."""
+        try:
+            for root in set(self.mounts.values()):
+                (Path(root) / self.parent).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return f"cannot create the parent cgroup {exc.filename} ({exc.strerror})"
+        return ""
+
+    def group_dirs(self, name: str) -> dict[str, Path]:
+        """controller -> this server's group directory."""
+        check_name(name)
+        return {c: Path(root) / self.parent / name for c, root in self.mounts.items()}
+
+    def unavailable(self, dirs: dict[str, Path]) -> dict[str, str]:
+        """Controllers that cannot be used in the new group, with the reason."""
+        wanted = (c for c in _V1_CONTROLLERS if c != "cpuacct")
+        return {c: f"no cgroup v1 {c} hierarchy is mounted" for c in wanted if c not in dirs}
+
+    def prepare(
+        self, name: str, *, cpu_limit: float, mem_limit: int, cpu_guarantee: float,
+        mem_guarantee: int, gpus: int,
+    ) -> LimitReport:  # fmt: skip
+        """Create the group(s) and write the limits, before any process joins."""
+        self._owner_pid = os.getpid()  # the process that will fork the server
+        dirs = self.group_dirs(name)
+        broken: dict[str, str] = {}
+        for controller, path in dirs.items():
+            try:
+                path.mkdir(exist_ok=True)
+            except OSError as exc:
+                broken[controller] = f"cannot create {path} ({exc.strerror})"
+        joinable = {p for c, p in dirs.items() if c not in broken}  # even without a limit: usage
+        broken = {**self.unavailable(dirs), **broken}
+        enforced: list[str] = []
+        gaps: list[str] = []
+        for s in plan_settings(self.version, cpu_limit, mem_limit, cpu_guarantee, self.pids_max):
+            target = dirs[s.controller] / s.file if s.controller in dirs else Path()
+            problem = broken.get(s.controller)
+            if problem is None and not target.exists():
+                problem = f"{s.file} does not exist on this kernel"
+            if problem is None:
+                try:
+                    target.write_text(s.value)
+                except OSError as exc:
+                    problem = f"writing {s.value} to {target} failed: {exc.strerror}"
+            if s.what and problem is None:
+                enforced.append(f"{s.what}: enforced (cgroup v{self.version} {s.file} = {s.value})")
+            elif s.what:
+                gaps.append(f"{s.what}: not enforced ({problem})")
+        gaps += common_gaps(cpu_limit, mem_limit, cpu_guarantee, mem_guarantee, gpus)
+        self._attach[name] = tuple(os.fsencode(p / "cgroup.procs") for p in sorted(joinable))
+        return LimitReport(enforced=enforced, not_enforced=gaps)
+
+    def attach_self(self, name: str) -> None:
+        """Join the prepared group(s); runs in the child between fork and exec, as root.
+
+        Writes "0" (the kernel's "this process") so nothing is formatted after fork. Raises
+        if the group was not prepared, so Popen fails instead of starting an unlimited server.
+        """
+        if os.getpid() == self._owner_pid:
+            raise RuntimeError("attach_self() belongs in the child (preexec_fn), not the hub")
+        for path in self._attach[name]:
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                os.write(fd, b"0")
+            finally:
+                os.close(fd)
+
+    def pids(self, name: str) -> set[int]:
+        """Every process still in the server's group(s)."""
+        paths = set(self.group_dirs(name).values())
+        return {int(pid) for path in paths for pid in _read(path / "cgroup.procs").split()}
+
+    def remove(self, name: str, *, timeout: float = 5.0) -> None:
+        """Kill what is left in the group and remove it; quiet if it is already gone."""
+        dirs = sorted(set(self.group_dirs(name).values()))
+        self._attach.pop(name, None)
+        deadline = time.monotonic() + timeout
+        while pids := (everyone := self.pids(name)) - {os.getpid()}:  # never the hub itself
+            for path in dirs:  # cgroup.kill (v2, Linux 5.14+) also stops a fork storm at once
+                if os.getpid() not in everyone and (path / "cgroup.kill").exists():
+                    with contextlib.suppress(OSError):
+                        (path / "cgroup.kill").write_text("1")
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            if time.monotonic() > deadline:
+                log.warning("cgroup %s: processes %s survived SIGKILL", name, sorted(pids))
+                break
+            time.sleep(0.02)
+        for path in dirs:
+            while path.exists():
+                try:
+                    path.rmdir()  # EBUSY for a moment while killed processes finish exiting
+                except OSError as exc:
+                    if time.monotonic() > deadline:
+                        log.warning("cannot remove cgroup %s: %s", path, exc.strerror)
+                        break
+                    time.sleep(0.02)
+
+    def usage(self, name: str) -> dict[str, float]:
+        """Memory now and at peak, CPU seconds, OOM kills, processes: whichever can be read."""
+        dirs = self.group_dirs(name)
+        out: dict[str, float] = {}
+        for key, controller, file, field, scale in self.usage_files:
+            text = _read(dirs[controller] / file) if controller in dirs else ""
+            pairs = (line.split(maxsplit=1) for line in text.splitlines() if " " in line)
+            raw = dict(pairs).get(field, "").strip() if field else text.strip()
+            if raw.isdigit():
+                out[key] = int(raw) * scale
+        return out
+
+
+class CgroupV1Limiter(CgroupLimiter):
+    """cgroup v1: one hierarchy per controller (cpu and cpuacct may share one)."""
+
+    kind = "cgroup1"
+    version = 1
+    usage_files = (
+        ("memory_bytes", "memory", "memory.usage_in_bytes", "", 1),
+        ("memory_peak_bytes", "memory", "memory.max_usage_in_bytes", "", 1),
+        ("oom_kills", "memory", "memory.oom_control", "oom_kill", 1),
+        ("cpu_seconds", "cpuacct", "cpuacct.usage", "", 1e-9),
+        ("pids", "pids", "pids.current", "", 1),
+    )
+
+
+class CgroupV2Limiter(CgroupLimiter):
+    """cgroup v2: one tree; controllers must be enabled in every ancestor's subtree_control."""
+
+    kind = "cgroup2"
+    version = 2
+    usage_files = (
+        ("memory_bytes", "memory", "memory.current", "", 1),
+        ("memory_peak_bytes", "memory", "memory.peak", "", 1),
+        ("oom_kills", "memory", "memory.events", "oom_kill", 1),
+        ("cpu_seconds", "cpu", "cpu.stat", "usage_usec", 1e-6),  # cpu.stat exists always
+        ("pids", "pids", "pids.current", "", 1),
+    )
+
+    def __init__(
+        self, parent: str = "sdl", *, root: str = "/sys/fs/cgroup", pids_max: int = DEFAULT_PIDS_MAX
+    ) -> None:
+        super().__init__(parent, mounts=dict.fromkeys(_V2_CONTROLLERS, root), pids_max=pids_max)
+
+    def setup_parent(self) -> str:
+        """Create the parent and enable memory, cpu, pids for its children where offered."""
+        problem = super().setup_parent()
+        node = Path(self.mounts["memory"])
+        for part in [] if problem else [".", *self.parent.split("/")]:
+            node = node / part
+            offered = set(_read(node / "cgroup.controllers").split())
+            enabled = set(_read(node / "cgroup.subtree_control").split())
+            for controller in offered.intersection(_V2_CONTROLLERS) - enabled:
+                try:  # EBUSY: that cgroup holds processes (the hub's own, not delegated)
+                    (node / "cgroup.subtree_control").write_text(f"+{controller}")
+                except OSError as exc:
+                    log.warning("cannot enable %s below %s: %s", controller, node, exc.strerror)
+        return problem
+
+    def unavailable(self, dirs: dict[str, Path]) -> dict[str, str]:
+        group = dirs["memory"]
+        there = set(_read(group / "cgroup.controllers").split())
+        why = "is not enabled below {} (not offered by the kernel or not delegated)"
+        return {c: f"the {c} controller {why.format(group.parent)}" for c in dirs if c not in there}
+
+
+def parse_mountinfo(text: str) -> tuple[dict[str, str], str | None]:
+    """v1 controller -> mount point, and the cgroup2 mount point, from /proc/self/mountinfo."""
+    v1: dict[str, str] = {}
+    v2: str | None = None
+    for line in text.splitlines():
+        left, _, right = line.partition(" - ")
+        fields, tail = left.split(), right.split()
+        if len(fields) < 5 or len(tail) < 3:
+            continue
+        mount_point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+        if tail[0] == "cgroup2" and v2 is None:
+            v2 = mount_point
+        elif tail[0] == "cgroup":
+            for option in tail[2].split(","):
+                v1.setdefault(option, mount_point)
+    return {c: m for c, m in v1.items() if c in _V1_CONTROLLERS}, v2
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""

@@ -1,0 +1,218 @@
+"""The local spawner: one JupyterLab process per user on this machine.
+
+Run as root, every user gets an OS account of their own (`sdl-<name>`), so the OS
+enforces privacy of homes and the read-only archive. Run as anyone else, all servers
+share that one account: a fallback for a single person, logged loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pwd
+from collections.abc import AsyncIterator, Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
+from tornado import web
+from traitlets import Bool, Integer, Unicode, default
+
+from hub.ossetup import ensure_system_user
+from hub.profiles import Profile, format_size
+from hub.spawners.accounts import os_username
+from hub.spawners.form import render_profile_form
+from hub.spawners.gpu import visible_gpus
+from hub.spawners.limits import ResourceLimiter
+from hub.spawners.odc import workspace_database_url
+from hub.spawners.options import ProfileAwareMixin
+
+
+@cache
+def _limiter() -> ResourceLimiter:
+    return ResourceLimiter.detect()
+
+
+class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
+    """A LocalProcessSpawner that honours profiles, homes under the data dir and ODC."""
+
+    data_dir = Unicode(
+        config=True,
+        help="""The platform's data dir. Homes live in <data_dir>/homes/<user>.""",
+    )
+    archive_dir = Unicode(
+        config=True,
+        help="""The satellite archive, shown read-only in every workspace at ~/shared.
+
+        Owned by the admin side (root); workspace users can read it, never write it.""",
+    )
+    run_as_os_users = Bool(
+        config=True,
+        help="""Give each user an OS account of their own (needs root).
+
+        Off: every server runs as the hub's own user (a single-person fallback).""",
+    )
+    os_user_prefix = Unicode(
+        "sdl-", config=True, help="Prefix of the OS accounts made for platform users."
+    )
+    odc_database = Unicode("datacube", config=True, help="Database of the ODC index.")
+    odc_admin_url = Unicode(
+        "",
+        config=True,
+        help="""Admin URL of an external PostgreSQL; empty: the embedded one in data_dir.
+
+        Only the hub uses it, to create each user's read-only login; never given to users.""",
+    )
+    odc_connection_limit = Integer(
+        8, config=True, help="Connections each user's read-only database login may hold."
+    )
+    db_login_key = Unicode(
+        config=True, help="Secret from which each user's database password is derived."
+    )
+
+    @default("run_as_os_users")
+    def _default_run_as_os_users(self) -> bool:
+        return os.geteuid() == 0
+
+    @default("options_form")
+    def _default_options_form(self) -> Callable[[Any], str]:
+        return lambda spawner: render_profile_form(spawner.available_profiles(), spawner.user.name)
+
+    spawn_log: list[str]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spawn_log = []
+
+    def note(self, message: str) -> None:
+        """A line for the spawn page and the hub log: what this server really gets."""
+        self.log.info("[%s] %s", self.user.name, message)
+        self.spawn_log.append(message)
+
+    # -- who and where ---------------------------------------------------------------
+    @property
+    def os_user(self) -> str:
+        return os_username(self.user.name, self.os_user_prefix)
+
+    @property
+    def home(self) -> Path:
+        return Path(self.data_dir) / "homes" / self.os_user.removeprefix(self.os_user_prefix)
+
+    def check_profile_fits(self, profile: Profile) -> None:
+        if profile.gpus and visible_gpus() < profile.gpus:
+            raise web.HTTPError(
+                409,
+                f"Profile {profile.slug!r} needs {profile.gpus} GPU(s) but this machine has "
+                f"{visible_gpus()}; choose a profile without a GPU.",
+            )
+
+    def _prepare_home(self) -> None:
+        home = self.home
+        home.parent.mkdir(parents=True, exist_ok=True)
+        home.parent.chmod(0o711)  # users may pass through, not list who else has a home
+        home.mkdir(exist_ok=True)
+        if self.run_as_os_users:
+            account = ensure_system_user(self.os_user, home=home)
+            os.chown(home, account.pw_uid, account.pw_gid)
+        home.chmod(0o700)
+
+    # -- LocalProcessSpawner hooks -------------------------------------------------------
+    def make_preexec_fn(self, name: str) -> Callable[[], None]:
+        attach = self.limiter.attach_self
+        group = self.cgroup_name
+        home = str(self.home)
+        switch_user = set_user_setuid(self.os_user) if self.run_as_os_users else None
+
+        def preexec() -> None:
+            attach(group)  # still root here: join the server's cgroup before dropping rights
+            if switch_user is not None:
+                switch_user()
+            os.chdir(home)
+
+        return preexec
+
+    def user_env(self, env: dict[str, str]) -> dict[str, str]:
+        env["HOME"] = str(self.home)
+        env["SHELL"] = "/bin/bash"
+        env["USER"] = self.os_user if self.run_as_os_users else pwd.getpwuid(os.getuid()).pw_name
+        return env
+
+    def get_env(self) -> dict[str, str]:
+        env = super().get_env()
+        env.update(self._odc_env)
+        return env
+
+    async def start(self) -> tuple[str, int]:
+        self.spawn_log.clear()
+        if not self.run_as_os_users:
+            self.note(
+                "Single-user fallback: the platform does not run as root, so this server "
+                "runs as the platform's own OS user; homes and the archive are protected by "
+                "convention only."
+            )
+        await asyncio.to_thread(self._prepare_home)
+        self.apply_limits()
+        self._odc_env = await asyncio.to_thread(self._odc_environment)
+        self.note(f"Starting JupyterLab ({self.profile_summary()}).")
+        return await super().start()
+
+    async def stop(self, now: bool = False) -> None:
+        await super().stop(now=now)
+        await asyncio.to_thread(self.limiter.remove, self.cgroup_name)
+
+    async def progress(self) -> AsyncIterator[dict[str, Any]]:
+        for index, line in enumerate(list(self.spawn_log)):
+            yield {"progress": min(90, 10 + 10 * index), "message": line}
+
+    # -- resources ------------------------------------------------------------------
+    @property
+    def limiter(self) -> ResourceLimiter:
+        return _limiter()
+
+    @property
+    def cgroup_name(self) -> str:
+        return self.os_user
+
+    def apply_limits(self) -> None:
+        report = self.limiter.prepare(
+            self.cgroup_name,
+            cpu_limit=float(self.cpu_limit or 0),
+            mem_limit=int(self.mem_limit or 0),
+            cpu_guarantee=float(self.cpu_guarantee or 0),
+            mem_guarantee=int(self.mem_guarantee or 0),
+            gpus=self.profile.gpus if self.profile else 0,
+        )
+        for line in report.enforced:
+            self.note(f"Enforced: {line}")
+        for line in report.not_enforced:
+            self.note(f"Not enforced on this machine: {line}")
+
+    # -- Open Data Cube -------------------------------------------------------------
+    _odc_env: dict[str, str] = {}
+
+    def _odc_environment(self) -> dict[str, str]:
+        try:
+            url = workspace_database_url(
+                data_dir=Path(self.data_dir),
+                admin_url=self.odc_admin_url,
+                database=self.odc_database,
+                username=self.user.name,
+                key=self.db_login_key.encode(),
+                connection_limit=self.odc_connection_limit,
+            )
+        except Exception as exc:  # the workspace still starts, without the index
+            self.log.exception("no database login for %s", self.user.name)
+            self.note(f"Open Data Cube is not configured: {exc}")
+            return {}
+        self.note(
+            f"Open Data Cube: read-only database login, at most "
+            f"{self.odc_connection_limit} connections."
+        )
+        return {"ODC_DEFAULT_DB_URL": url, "ODC_DEFAULT_INDEX_DRIVER": "postgres"}
+
+    def profile_summary(self) -> str:
+        profile = self.profile
+        if profile is None:
+            return f"{self.cpu_limit or '?'} CPU, {format_size(self.mem_limit or 0)} RAM"
+        return f"profile {profile.slug}: {profile.summary()}"

@@ -1,0 +1,81 @@
+"""Profile choice for any spawner: offered per group, checked again on the server."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from tornado import web
+from traitlets import HasTraits, Unicode, default
+
+from hub.policy.spawn import PROFILE_KEY, ProfileCatalog, Requester, SpawnRefused
+from hub.profiles import Profile, load_profiles
+
+
+@cache
+def catalog_for(profiles_dir: str) -> ProfileCatalog:
+    """Profiles are validated once per hub process (and again by `sdl up` before start)."""
+    return ProfileCatalog(load_profiles(Path(profiles_dir)))
+
+
+def requester_of(spawner: Any) -> Requester:
+    user = spawner.user
+    return Requester.of(user.name, (group.name for group in user.groups), bool(user.admin))
+
+
+def apply_profile_options(spawner: Any, user_options: Any) -> None:
+    """JupyterHub's `apply_user_options` hook: resolve the profile or refuse the spawn.
+
+    Runs for the spawn form and the REST API alike, before the spawner starts anything.
+    A `tornado.web.HTTPError` passes through JupyterHub with its message intact.
+    """
+    try:
+        profile = spawner.catalog.resolve(user_options, requester_of(spawner))
+    except SpawnRefused as refused:
+        spawner.log.warning("refused spawn for %s: %s", spawner.user.name, refused)
+        raise web.HTTPError(refused.status, str(refused)) from None
+    spawner.check_profile_fits(profile)
+    spawner.profile = profile
+    spawner.cpu_limit = profile.cpu_limit
+    spawner.cpu_guarantee = profile.cpu_guarantee
+    spawner.mem_limit = profile.mem_limit
+    spawner.mem_guarantee = profile.mem_guarantee
+
+
+class ProfileAwareMixin(HasTraits):
+    """Adds `profiles_dir`, the spawn form's parsing and the server-side profile check."""
+
+    profiles_dir = Unicode(
+        config=True,
+        help="""Folder of profile files (*.yaml), validated at start-up.
+
+        Users see only the profiles their groups allow; a request naming any other
+        profile is refused by the server.""",
+    )
+    profile: Profile | None = None
+
+    @default("apply_user_options")
+    def _default_apply_user_options(self) -> Any:
+        return apply_profile_options
+
+    @property
+    def catalog(self) -> ProfileCatalog:
+        return catalog_for(self.profiles_dir)
+
+    def available_profiles(self) -> list[Profile]:
+        return self.catalog.available_to(requester_of(self))
+
+    def options_from_form(self, formdata: dict[str, list[str]]) -> dict[str, Any]:
+        # pass every field through (but the hub's XSRF token): the check refuses extras
+        return {
+            key: values[0] if len(values) == 1 else values
+            for key, values in formdata.items()
+            if key != "_xsrf"
+        }
+
+    def check_profile_fits(self, profile: Profile) -> None:
+        """Refuse (web.HTTPError) a profile this kind of spawner cannot provide."""
+
+
+__all__ = ["PROFILE_KEY", "ProfileAwareMixin", "apply_profile_options", "catalog_for"]

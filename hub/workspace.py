@@ -1,0 +1,49 @@
+"""Workspace bootstrap, run as the user just before JupyterLab starts.
+
+`python -m hub.workspace jupyterhub-singleuser [args...]`: links the read-only archive at
+~/shared, hands out the notebook templates, then becomes the single-user server. The
+same entry point serves local processes and Kubernetes pods.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from hub.templates_seed import seed_templates
+
+
+def prepare_home(home: Path, environ: dict[str, str]) -> list[str]:
+    """Everything a fresh or returning home needs; returns lines for the server log."""
+    lines = []
+    archive = environ.get("SDL_ARCHIVE_DIR", "")
+    shared = home / "shared"
+    if archive and not shared.exists() and not shared.is_symlink():
+        shared.symlink_to(archive, target_is_directory=True)
+        lines.append(f"linked ~/shared -> {archive} (read-only)")
+    templates = environ.get("SDL_TEMPLATES_DIR", "")
+    if templates:
+        target = home / environ.get("SDL_TEMPLATES_TARGET", "examples")
+        report = seed_templates(Path(templates), target)
+        lines.append(
+            f"templates: {len(report.copied)} new, {len(report.updated)} updated, "
+            f"{len(report.kept_user_changes)} kept as you changed them"
+        )
+    return lines
+
+
+def main(argv: list[str]) -> None:
+    if not argv:
+        sys.exit("usage: python -m hub.workspace COMMAND [ARGS...]")
+    home = Path(os.environ.get("HOME", os.getcwd()))
+    try:
+        for line in prepare_home(home, dict(os.environ)):
+            print(f"[sdl-workspace] {line}", file=sys.stderr)
+    except OSError as exc:  # never keep a user out of their server over templates
+        print(f"[sdl-workspace] could not prepare {home}: {exc}", file=sys.stderr)
+    os.execvp(argv[0], argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

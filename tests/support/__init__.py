@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: a real platform process and clients for it."""

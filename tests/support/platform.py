@@ -1,0 +1,152 @@
+"""Run `sdl up` as a real subprocess for tests, and talk to it like a browser would."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from hub.netutil import free_port
+
+ADMIN_PASSWORD = "admin-password-for-tests-0123456789abcdef"  # >= 32 characters
+SHARED_PASSWORD = "workshop-password"
+
+
+def make_data_dir(prefix: str = "sdl-test-") -> Path:
+    """A data dir other OS users can traverse (pytest's tmp_path is under a 0700 folder)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    path.chmod(0o755)
+    return path
+
+
+@dataclass
+class RunningPlatform:
+    url: str
+    data_dir: Path
+    proc: subprocess.Popen[str]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def hub_log(self) -> str:
+        return (self.data_dir / "logs" / "hub.log").read_text(errors="replace")
+
+
+def write_settings(data_dir: Path, settings: dict[str, Any]) -> Path:
+    path = data_dir / "settings.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    return path
+
+
+@contextlib.contextmanager
+def start_platform(
+    settings: dict[str, Any] | None = None,
+    data_dir: Path | None = None,
+    timeout: float = 180,
+    extra_args: tuple[str, ...] = ("--no-sample",),
+    env: dict[str, str] | None = None,
+) -> Iterator[RunningPlatform]:
+    """`sdl up` on a fresh data dir and free port; stopped (SIGINT) when the block ends."""
+    data_dir = data_dir or make_data_dir()
+    port = free_port()
+    config = write_settings(data_dir, settings or {})
+    log_path = data_dir / "sdl-up.out"
+    command = [sys.executable, "-m", "hub.cli", "up", "--config", str(config),
+               "--data-dir", str(data_dir), "--port", str(port), "--ip", "127.0.0.1",
+               *extra_args]  # fmt: skip
+    run_env = {**os.environ, "SDL_ADMIN_PASSWORD": ADMIN_PASSWORD,
+               "SDL_SHARED_PASSWORD": SHARED_PASSWORD, **(env or {})}  # fmt: skip
+    with log_path.open("w") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, text=True,
+                                env=run_env, start_new_session=True)  # fmt: skip
+    platform = RunningPlatform(f"http://127.0.0.1:{port}", data_dir, proc, log_path)
+    try:
+        _wait_up(platform, timeout)
+        yield platform
+    finally:
+        stop_platform(platform)
+
+
+def stop_platform(platform: RunningPlatform, timeout: float = 90) -> int:
+    if platform.proc.poll() is None:
+        platform.proc.send_signal(signal.SIGINT)
+        try:
+            platform.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(platform.proc.pid, signal.SIGKILL)
+            platform.proc.wait()
+    return platform.proc.returncode
+
+
+def _wait_up(platform: RunningPlatform, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if platform.proc.poll() is not None:
+            raise RuntimeError(f"sdl up exited with {platform.proc.returncode}:\n{platform.log()}")
+        if "is up:" in platform.log():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"sdl up not ready after {timeout}s:\n{platform.log()}")
+
+
+class HubClient:
+    """A logged-in browser session: cookies, XSRF token, and the hub's REST API."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def login(self, username: str, password: str) -> requests.Response:
+        login_url = f"{self.base_url}/hub/login"
+        self.session.get(login_url, timeout=30)  # sets the _xsrf cookie
+        xsrf = self.session.cookies.get("_xsrf", "")
+        return self.session.post(
+            login_url,
+            data={"username": username, "password": password, "_xsrf": xsrf},
+            timeout=60,
+            allow_redirects=True,
+        )
+
+    @property
+    def xsrf(self) -> str:
+        return self.session.cookies.get("_xsrf", path="/hub/") or self.session.cookies.get(
+            "_xsrf", ""
+        )
+
+    def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        headers = {"X-XSRFToken": self.xsrf, **kwargs.pop("headers", {})}
+        return self.session.request(method, f"{self.base_url}/hub/api{path}", headers=headers,
+                                    timeout=kwargs.pop("timeout", 60), **kwargs)  # fmt: skip
+
+    def new_token(self, username: str) -> str:
+        response = self.api("POST", f"/users/{username}/tokens", json={"note": "tests"})
+        response.raise_for_status()
+        return response.json()["token"]
+
+    def spawn(self, username: str, options: Any, timeout: float = 180) -> requests.Response:
+        """Ask for a server; wait until it is ready (or the request was refused)."""
+        response = self.api("POST", f"/users/{username}/server", json=options)
+        if response.status_code not in (201, 202):
+            return response
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            user = self.api("GET", f"/users/{username}").json()
+            server = user.get("servers", {}).get("")
+            if server and server.get("ready"):
+                return response
+            if not server:
+                raise RuntimeError(f"server of {username} vanished while starting: {user}")
+            time.sleep(0.5)
+        raise TimeoutError(f"server of {username} not ready after {timeout}s")

@@ -1,0 +1,189 @@
+"""The embedded platform end to end: a real `sdl up`, hub, proxy, PostgreSQL and servers."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.support.platform import (
+    ADMIN_PASSWORD,
+    SHARED_PASSWORD,
+    HubClient,
+    RunningPlatform,
+    start_platform,
+)
+
+AS_ROOT = os.geteuid() == 0
+SETTINGS = {"auth": {"admin_users": ["ada"]}, "groups": {"gpu-users": ["gina"]}}
+
+
+@pytest.fixture(scope="module")
+def platform() -> Iterator[RunningPlatform]:
+    with start_platform(SETTINGS) as running:
+        yield running
+
+
+def logged_in(platform: RunningPlatform, name: str, password: str = SHARED_PASSWORD) -> HubClient:
+    client = HubClient(platform.url)
+    response = client.login(name, password)
+    assert response.status_code == 200, response.text[:500]
+    return client
+
+
+def token_headers(client: HubClient, name: str) -> dict[str, str]:
+    return {"Authorization": f"token {client.new_token(name)}"}
+
+
+def contents(client: HubClient, owner: str, path: str, headers: dict[str, str]):
+    return client.session.get(
+        f"{client.base_url}/user/{owner}/api/contents/{path}", headers=headers, timeout=30
+    )
+
+
+def put_text(client: HubClient, owner: str, path: str, headers: dict[str, str]):
+    body = {"type": "file", "format": "text", "content": "written by a test"}
+    return client.session.put(
+        f"{client.base_url}/user/{owner}/api/contents/{path}",
+        json=body,
+        headers=headers,
+        timeout=30,
+    )
+
+
+def test_form_login_with_xsrf_and_wrong_password(platform: RunningPlatform) -> None:
+    client = HubClient(platform.url)
+    assert client.login("walter", "not-the-password").status_code == 403
+    response = client.login("walter", SHARED_PASSWORD)
+    assert response.status_code == 200
+    assert response.url.endswith(("/hub/spawn", "/hub/home"))
+    assert client.api("GET", "/user").json()["name"] == "walter"
+
+
+def test_spawn_page_offers_only_the_users_profiles(platform: RunningPlatform) -> None:
+    offered = {}
+    for name in ("alice", "gina"):
+        page = logged_in(platform, name).session.get(f"{platform.url}/hub/spawn", timeout=30)
+        offered[name] = re.findall(r'name="profile" value="([a-z0-9-]+)"', page.text)
+    assert offered["alice"] == ["small", "medium", "large"]
+    assert "gpu" in offered["gina"]
+
+
+def test_rest_spawn_home_templates_and_read_only_archive(platform: RunningPlatform) -> None:
+    client = logged_in(platform, "alice")
+    assert client.spawn("alice", {"profile": "medium"}).status_code == 201
+    headers = token_headers(client, "alice")
+    home = contents(client, "alice", "", headers)
+    assert home.status_code == 200
+    assert {"examples", "shared"} <= {item["name"] for item in home.json()["content"]}
+    examples = contents(client, "alice", "examples", headers).json()["content"]
+    assert "00-welcome.ipynb" in {item["name"] for item in examples}
+    assert put_text(client, "alice", "shared/intruder.txt", headers).status_code == 403
+    assert not (platform.data_dir / "archive" / "intruder.txt").exists()
+    assert put_text(client, "alice", "notes.txt", headers).status_code == 201
+    written = platform.data_dir / "homes" / "alice" / "notes.txt"
+    assert written.read_text() == "written by a test"
+    if AS_ROOT:
+        assert Path(written).owner() == "sdl-alice"
+    log = platform.hub_log()
+    assert "[alice] Starting JupyterLab (profile medium: 4 CPU, 16Gi RAM)" in log
+    assert re.search(r"\[alice\] (Enforced|Not enforced on this machine): .*memory", log)
+
+
+def test_a_second_user_cannot_reach_the_first_users_server_or_files(
+    platform: RunningPlatform,
+) -> None:
+    alice = logged_in(platform, "alice")
+    if not alice.api("GET", "/users/alice").json()["servers"]:
+        alice.spawn("alice", {"profile": "small"})
+    alice_headers = token_headers(alice, "alice")
+    assert put_text(alice, "alice", "private.txt", alice_headers).status_code == 201
+
+    bob = logged_in(platform, "bob")
+    assert bob.spawn("bob", {}).status_code == 201
+    bob_headers = token_headers(bob, "bob")
+    assert contents(bob, "bob", "", bob_headers).status_code == 200
+    assert contents(bob, "alice", "private.txt", bob_headers).status_code in (403, 404)
+    assert bob.api("GET", "/users/alice").status_code in (403, 404)
+    # bob's browser session is not let into alice's server either
+    page = bob.session.get(f"{platform.url}/user/alice/api/contents/private.txt", timeout=30)
+    assert page.status_code in (403, 404) or "private.txt" not in page.text
+    if AS_ROOT:  # the OS itself keeps bob's processes out of alice's home
+        alice_file = platform.data_dir / "homes" / "alice" / "private.txt"
+        peek = subprocess.run(["runuser", "-u", "sdl-bob", "--", "cat", str(alice_file)],
+                              capture_output=True, text=True)  # fmt: skip
+        assert peek.returncode != 0 and "Permission denied" in peek.stderr
+
+
+def test_profile_outside_the_users_groups_is_refused_by_api_and_form(
+    platform: RunningPlatform,
+) -> None:
+    carol = logged_in(platform, "carol")
+    refused = carol.api("POST", "/users/carol/server", json={"profile": "gpu"})
+    assert refused.status_code == 403
+    assert "not available to you" in refused.json()["message"]
+    extra = carol.api("POST", "/users/carol/server", json={"profile": "small", "cpu_limit": 64})
+    assert extra.status_code == 400
+    assert "Unknown spawn option" in extra.json()["message"]
+    form = carol.session.post(f"{platform.url}/hub/spawn/carol",
+                              data={"profile": "gpu", "_xsrf": carol.xsrf}, timeout=60)  # fmt: skip
+    assert form.status_code == 403
+    assert "is not available to you" in form.text
+    assert not carol.api("GET", "/users/carol").json()["servers"]
+
+
+def test_gpu_profile_is_refused_honestly_on_a_machine_without_gpus(
+    platform: RunningPlatform,
+) -> None:
+    if any(Path("/dev").glob("nvidia[0-9]*")):
+        pytest.skip("this machine has a GPU: the gpu profile would start")
+    gina = logged_in(platform, "gina")
+    response = gina.api("POST", "/users/gina/server", json={"profile": "gpu"})
+    assert response.status_code == 409
+    assert "this machine has 0" in response.json()["message"]
+
+
+def test_admin_logs_in_with_the_admin_password(platform: RunningPlatform) -> None:
+    ada = logged_in(platform, "ada", ADMIN_PASSWORD)
+    assert ada.api("GET", "/user").json()["admin"] is True
+    assert HubClient(platform.url).login("ada", SHARED_PASSWORD).status_code == 403
+
+
+def platform_processes(data_dir: Path) -> list[str]:
+    """Processes that belong to the platform on `data_dir` (postgres, servers, proxy, hub)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            cmdline = " ".join(proc.info["cmdline"] or [])
+            env = proc.environ()
+        except (psutil.Error, OSError):
+            continue
+        if str(data_dir) in cmdline or env.get("SDL_DATA_DIR") == str(data_dir) \
+                or env.get("SDL_ARCHIVE_DIR") == str(data_dir / "archive"):  # fmt: skip
+            found.append(f"{proc.pid}: {cmdline}")
+    return found
+
+
+def test_restart_keeps_users_and_homes_and_stop_leaves_no_orphan() -> None:
+    with start_platform(SETTINGS) as first:
+        client = logged_in(first, "dora")
+        client.spawn("dora", {"profile": "small"})
+        assert (
+            put_text(client, "dora", "keep.txt", token_headers(client, "dora")).status_code == 201
+        )
+    assert first.proc.returncode == 0
+    assert platform_processes(first.data_dir) == []
+
+    with start_platform(SETTINGS, data_dir=first.data_dir) as second:
+        ada = logged_in(second, "ada", ADMIN_PASSWORD)
+        assert "dora" in {user["name"] for user in ada.api("GET", "/users").json()}
+        dora = logged_in(second, "dora")
+        dora.spawn("dora", {})
+        kept = contents(dora, "dora", "keep.txt", token_headers(dora, "dora"))
+        assert kept.json()["content"] == "written by a test"
+    assert platform_processes(first.data_dir) == []

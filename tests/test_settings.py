@@ -1,0 +1,137 @@
+"""The settings document: defaults, file, environment, and errors that name the place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from traitlets.config import Config
+
+from hub.config.auth import apply_auth
+from hub.config.context import HubContext
+from hub.config.hub import apply_hub
+from hub.config.services import apply_services
+from hub.config.spawner import apply_spawner
+from hub.errors import SettingsError
+from hub.runtime import Runtime
+from hub.settings import load_settings, settings_from_dict
+
+RUNTIME = Runtime(public_ip="127.0.0.1", public_port=18000, proxy_api_port=18001, hub_port=18081)
+SECRETS = {
+    "shared_password": "shared-pw",
+    "admin_password": "a" * 40,
+    "db_login_key": "k" * 32,
+    "cookie_secret_file": "/tmp/cookie",
+    "proxy_token": "proxy-token",
+    "oidc_client_secret": "",
+}
+
+
+def context(**document: object) -> HubContext:
+    return HubContext(settings_from_dict(dict(document)), RUNTIME, SECRETS)
+
+
+def test_defaults_are_valid_and_local(tmp_path: Path) -> None:
+    settings = load_settings(None, environ={})
+    assert settings.mode == "local"
+    assert settings.auth.type == "shared-password"
+    assert settings.profiles_dir.is_dir()
+    assert settings.archive == settings.data_dir / "archive"
+
+
+def test_file_merges_over_defaults(tmp_path: Path) -> None:
+    config = tmp_path / "sdl.yaml"
+    config.write_text("hub:\n  port: 9999\nauth:\n  admin_users: [ada]\n")
+    settings = load_settings(config, environ={})
+    assert settings.hub.port == 9999
+    assert settings.hub.ip == "127.0.0.1"  # untouched default survives the merge
+    assert settings.auth.admin_users == ["ada"]
+
+
+def test_environment_overrides_file_secrets(tmp_path: Path) -> None:
+    config = tmp_path / "sdl.yaml"
+    config.write_text("auth:\n  shared_password: from-file\n  admin_users: [ada]\n")
+    environ = {"SDL_SHARED_PASSWORD": "from-env", "SDL_ADMIN_USERS": "bo, cy",
+               "SDL_ADMIN_PASSWORD": "x" * 32}  # fmt: skip
+    settings = load_settings(config, environ=environ)
+    assert settings.auth.shared_password == "from-env"
+    assert settings.auth.admin_users == ["bo", "cy"]
+    assert settings.auth.admin_password == "x" * 32
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hub:\n  port: lots\n", "hub.port: Input should be a valid integer"),
+        ("hub:\n  prot: 80\n", "hub.prot: unknown setting"),
+        ("mode: cloud\n", "mode: Input should be 'local' or 'kubernetes'"),
+        ("auth:\n  type: ldap\n", "auth.type: Input should be 'shared-password' or 'oidc'"),
+        ("- just\n- a list\n", "expected a mapping of settings"),
+        ("hub: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_errors_name_file_and_field(tmp_path: Path, text: str, expected: str) -> None:
+    config = tmp_path / "broken.yaml"
+    config.write_text(text)
+    with pytest.raises(SettingsError) as raised:
+        load_settings(config, environ={})
+    assert str(config) in str(raised.value)
+    assert expected in str(raised.value)
+
+
+def test_apply_hub_sets_urls_state_and_groups() -> None:
+    c = Config()
+    apply_hub(context(data_dir="/srv/sdl", groups={"gpu-users": ["gina"]}), c)
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:18000/"
+    assert c.JupyterHub.hub_bind_url == "http://127.0.0.1:18081"
+    assert c.JupyterHub.db_url == "sqlite:////srv/sdl/hub/jupyterhub.sqlite"
+    assert c.JupyterHub.load_groups == {"gpu-users": {"users": ["gina"]}}
+    assert c.ConfigurableHTTPProxy.should_start is False
+    assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:18001"
+
+
+def test_apply_auth_shared_password_admins_need_admin_password() -> None:
+    c = Config()
+    apply_auth(context(auth={"admin_users": ["ada"]}), c)
+    assert c.JupyterHub.authenticator_class == "shared-password"
+    assert c.SharedPasswordAuthenticator.user_password == "shared-pw"
+    assert c.SharedPasswordAuthenticator.admin_password == "a" * 40
+    assert c.Authenticator.admin_users == {"ada"}
+
+
+def test_apply_auth_without_admins_sets_no_admin_password() -> None:
+    c = Config()
+    apply_auth(context(), c)
+    assert "admin_password" not in c.SharedPasswordAuthenticator
+
+
+def test_oidc_needs_issuer_and_client() -> None:
+    with pytest.raises(SettingsError, match=r"auth\.oidc: issuer and client_id are required"):
+        apply_auth(context(auth={"type": "oidc"}), Config())
+
+
+def test_oidc_unreachable_issuer_is_a_clear_error() -> None:
+    document = {"type": "oidc", "oidc": {"issuer": "http://127.0.0.1:9", "client_id": "hub"}}
+    with pytest.raises(SettingsError, match="cannot read the discovery document"):
+        apply_auth(context(auth=document), Config())
+
+
+def test_apply_spawner_local_wires_profiles_odc_and_workspace() -> None:
+    c = Config()
+    apply_spawner(context(data_dir="/srv/sdl", database={"user_connection_limit": 3}), c)
+    assert c.JupyterHub.spawner_class == "hub.spawners.local.SdlLocalSpawner"
+    assert c.SdlLocalSpawner.archive_dir == "/srv/sdl/archive"
+    assert c.SdlLocalSpawner.odc_connection_limit == 3
+    assert c.Spawner.cmd[1:3] == ["-m", "hub.workspace"]
+    assert c.Spawner.environment["SDL_TEMPLATES_DIR"] == "/srv/sdl/templates"
+    assert c.Spawner.default_url == "/lab"
+
+
+def test_apply_services_culler_follows_settings() -> None:
+    c = Config()
+    apply_services(context(hub={"cull_idle_after": 600}), c)
+    assert c.JupyterHub.services[0]["name"] == "idle-culler"
+    assert "--timeout=600" in c.JupyterHub.services[0]["command"]
+    off = Config()
+    apply_services(context(hub={"cull_idle_after": 0}), off)
+    assert off.JupyterHub.services == []
