@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from hub import __version__
 from hub.errors import SdlError
@@ -51,7 +52,8 @@ class SdlGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SdlError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            message = f"[bold red]error:[/] {escape(str(exc))}"
+            console.print(message, highlight=False, soft_wrap=True)
             sys.exit(2)
 
 
@@ -115,6 +117,14 @@ def config_check(settings: Settings, config_file: Path | None) -> None:
     profiles = load_profiles(settings.profiles_dir)
     click.echo(f"settings OK ({config_file or 'built-in defaults'}); "
                f"{len(profiles)} profiles: {', '.join(p.slug for p in profiles)}")  # fmt: skip
+
+
+@config.command("reference")
+def config_reference() -> None:
+    """Print the configuration reference (Markdown), generated from the settings model."""
+    from hub.reference import configuration_reference
+
+    click.echo(configuration_reference(), nl=False)
 
 
 def main() -> None:

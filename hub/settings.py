@@ -44,13 +44,20 @@ class HubSettings(Strict):
 
 class OidcSettings(Strict):
     issuer: str = Field("", description="OpenID Connect issuer URL (discovery is read from it).")
-    client_id: str = ""
+    client_id: str = Field("", description="The hub's client id at the provider.")
     client_secret: str = Field("", description="Prefer SDL_OIDC_CLIENT_SECRET in the environment.")
     callback_url: str = Field("", description="Defaults to <public URL>/hub/oauth_callback.")
-    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email", "groups"])
-    username_claim: str = "preferred_username"
+    scopes: list[str] = Field(
+        default_factory=lambda: ["openid", "profile", "email", "groups"],
+        description="Scopes asked for at login.",
+    )
+    username_claim: str = Field(
+        "preferred_username", description="Claim that becomes the hub user name."
+    )
     groups_claim: str = Field("groups", description="Claim whose values become hub groups.")
-    admin_groups: list[str] = Field(default_factory=list)
+    admin_groups: list[str] = Field(
+        default_factory=list, description="Members of these groups become hub admins."
+    )
     allowed_groups: list[str] = Field(
         default_factory=list, description="If set, only members of these groups may log in."
     )
@@ -62,7 +69,9 @@ class AuthSettings(Strict):
         "shared-password",
         description="shared-password for a one-machine workshop; oidc for production.",
     )
-    admin_users: list[str] = Field(default_factory=list)
+    admin_users: list[str] = Field(
+        default_factory=list, description="Hub admins (SDL_ADMIN_USERS, comma-separated)."
+    )
     shared_password: str = Field(
         "", description="Password for everyone who is not an admin (>= 8 characters)."
     )
@@ -97,7 +106,9 @@ class TemplateSettings(Strict):
 
 
 class Settings(Strict):
-    mode: Literal["local", "kubernetes"] = "local"
+    mode: Literal["local", "kubernetes"] = Field(
+        "local", description="local: `sdl up` on this machine; kubernetes: KubeSpawner via z2jh."
+    )
     data_dir: Path = Field(
         default_factory=lambda: default_data_dir(),
         description="Where homes, the archive, the index and hub state live (local mode).",
@@ -105,7 +116,10 @@ class Settings(Strict):
     archive_dir: Path | None = Field(
         None, description="The satellite archive; default <data_dir>/archive."
     )
-    profiles_dir: Path = Field(default_factory=lambda: shipped_dir("spawner_profiles"))
+    profiles_dir: Path = Field(
+        default_factory=lambda: shipped_dir("spawner_profiles"),
+        description="Folder of profile files (*.yaml); the shipped spawner_profiles/.",
+    )
     groups: dict[str, list[str]] = Field(
         default_factory=dict, description="Groups and their members, created at start-up."
     )

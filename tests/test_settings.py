@@ -135,3 +135,12 @@ def test_apply_services_culler_follows_settings() -> None:
     off = Config()
     apply_services(context(hub={"cull_idle_after": 0}), off)
     assert off.JupyterHub.services == []
+
+
+def test_configuration_reference_in_docs_is_current() -> None:
+    from hub.paths import PACKAGE_DIR
+    from hub.reference import configuration_reference
+
+    documented = (PACKAGE_DIR.parent / "docs" / "configuration.md").read_text()
+    fix = "run: sdl config reference > docs/configuration.md"
+    assert documented == configuration_reference(), fix
