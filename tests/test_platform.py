@@ -92,7 +92,8 @@ def test_rest_spawn_home_templates_and_read_only_archive(platform: RunningPlatfo
         assert Path(written).owner() == "sdl-alice"
     log = platform.hub_log()
     assert "[alice] Starting JupyterLab (profile medium: 4 CPU, 16Gi RAM)" in log
-    assert re.search(r"\[alice\] (Enforced|Not enforced on this machine): .*memory", log)
+    assert re.search(r"\[alice\] memory limit 16Gi: (enforced|not enforced)", log)
+    assert "[alice] CPU guarantee 1: not reserved" in log
 
 
 def test_a_second_user_cannot_reach_the_first_users_server_or_files(
@@ -187,3 +188,45 @@ def test_restart_keeps_users_and_homes_and_stop_leaves_no_orphan() -> None:
         kept = contents(dora, "dora", "keep.txt", token_headers(dora, "dora"))
         assert kept.json()["content"] == "written by a test"
     assert platform_processes(first.data_dir) == []
+
+
+def server_environment(username: str) -> dict[str, str]:
+    """The environment of `username`'s running single-user server (read via /proc)."""
+    for proc in psutil.process_iter():
+        try:
+            env = proc.environ()
+        except (psutil.Error, OSError):
+            continue
+        if env.get("JUPYTERHUB_USER") == username and "ODC_DEFAULT_DB_URL" in env:
+            return env
+    raise AssertionError(f"no running server of {username} with ODC settings")
+
+
+def test_workspace_gets_its_own_read_only_odc_login(platform: RunningPlatform) -> None:
+    import sqlalchemy as sa
+
+    client = logged_in(platform, "erin")
+    client.spawn("erin", {"profile": "small"})
+    env = server_environment("erin")
+    url = sa.engine.make_url(env["ODC_DEFAULT_DB_URL"])
+    assert url.username == "sdl_u_erin" and url.host == "127.0.0.1"
+    assert env["ODC_DEFAULT_INDEX_DRIVER"] == "postgres"
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM agdc.dataset")).scalar() >= 0
+        limit = conn.execute(
+            sa.text("SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user")
+        ).scalar()
+        assert limit == 8
+    for statement in (
+        "INSERT INTO agdc.metadata_type (name, definition) VALUES ('x', '{}')",
+        "DELETE FROM agdc.dataset",
+        "CREATE TABLE public.mine (x int)",
+    ):
+        with engine.connect() as conn, pytest.raises(sa.exc.ProgrammingError, match="permission"):
+            conn.execute(sa.text(statement))
+    engine.dispose()
+    # the password opens only erin's own login, and the superuser has no network login
+    for other in (url.set(username="sdl_u_alice"), url.set(username="postgres")):
+        with pytest.raises(sa.exc.OperationalError, match="password authentication failed"):
+            sa.create_engine(other).connect()

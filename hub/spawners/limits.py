@@ -70,10 +70,6 @@ def _size(n: int) -> str:
     return f"{text} bytes" if text.isdigit() else text
 
 
-def _num(x: float) -> str:
-    return f"{x:g}"
-
-
 def common_gaps(
     cpu_limit: float, mem_limit: int, cpu_guarantee: float, mem_guarantee: int, gpus: int
 ) -> list[str]:
@@ -85,11 +81,11 @@ def common_gaps(
     more = "ineffective, this machine has only"
     why = "not reserved (one machine has no scheduler: only the limit is enforced)"
     checks = [
-        (cpu_guarantee > 0, f"CPU guarantee {_num(cpu_guarantee)}: {why}"),
+        (cpu_guarantee > 0, f"CPU guarantee {cpu_guarantee:g}: {why}"),
         (mem_guarantee > 0, f"memory guarantee {_size(mem_guarantee)}: {why}"),
         (mem_limit <= 0, "memory limit: not enforced (the profile sets none)"),
         (cpu_limit <= 0, "CPU limit: not enforced (the profile sets none)"),
-        (bool(cpus) and cpu_limit > cpus, f"CPU limit {_num(cpu_limit)}: {more} {cpus} CPUs"),
+        (bool(cpus) and cpu_limit > cpus, f"CPU limit {cpu_limit:g}: {more} {cpus} CPUs"),
         (mem_limit > ram, f"memory limit {_size(mem_limit)}: {more} {_size(ram)} of RAM"),
         (gpus > 0 and not have_gpus, f"{gpus} GPU(s): not given (no GPU on this machine)"),
         (gpus > 0 and have_gpus, f"{gpus} GPU(s): not assigned (GPUs are shared by all servers)"),
@@ -103,8 +99,8 @@ def plan_settings(
 ) -> list[Setting]:
     """The control-file writes for one server, in the order the kernel accepts them."""
     one, quota = version == 1, max(1000, round(cpu_limit * CFS_PERIOD_US))
-    mem, cpu = f"memory limit {_size(mem_limit)}", f"CPU limit {_num(cpu_limit)}"
-    weight = f"CPU weight for the guarantee {_num(cpu_guarantee)}"
+    mem, cpu = f"memory limit {_size(mem_limit)}", f"CPU limit {cpu_limit:g}"
+    weight = f"CPU weight for the guarantee {cpu_guarantee:g}"
     mem_on, cpu_on = mem_limit > 0, cpu_limit > 0
     if one:
         shares = str(min(262144, max(2, round(cpu_guarantee * 1024))))

@@ -183,10 +183,8 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
             mem_guarantee=int(self.mem_guarantee or 0),
             gpus=self.profile.gpus if self.profile else 0,
         )
-        for line in report.enforced:
-            self.note(f"Enforced: {line}")
-        for line in report.not_enforced:
-            self.note(f"Not enforced on this machine: {line}")
+        for line in report.lines():
+            self.note(line)
 
     # -- Open Data Cube -------------------------------------------------------------
     _odc_env: dict[str, str] = {}
