@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from hub.errors import SettingsError, format_validation_error
-from hub.settings import read_yaml_mapping
+from hub.yamlio import read_yaml_mapping
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(|k|K|M|G|T|Ki|Mi|Gi|Ti)\s*$")
 _FACTORS = {

@@ -11,11 +11,14 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hub.errors import SettingsError, format_validation_error
+from hub.gateway.settings import DaskSettings
+from hub.kube.settings import KubernetesSettings
 from hub.paths import shipped_dir
+from hub.quotas.settings import QuotaSettings
+from hub.yamlio import read_yaml_mapping
 
 #: Environment variables that override secrets and admins from the file.
 ENV_OVERRIDES = {
@@ -61,7 +64,11 @@ class OidcSettings(Strict):
     allowed_groups: list[str] = Field(
         default_factory=list, description="If set, only members of these groups may log in."
     )
-    allow_all: bool = Field(False, description="Let every account of the provider log in.")
+    allow_all: bool = Field(
+        False,
+        description="Let every account of the provider log in; otherwise only members of "
+        "allowed_groups and admin_groups (and admin_users) may.",
+    )
 
 
 class AuthSettings(Strict):
@@ -127,6 +134,9 @@ class Settings(Strict):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     templates: TemplateSettings = Field(default_factory=TemplateSettings)
+    dask: DaskSettings = Field(default_factory=DaskSettings)
+    quotas: QuotaSettings = Field(default_factory=QuotaSettings)
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
 
     @property
     def archive(self) -> Path:
@@ -149,23 +159,6 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
-
-
-def read_yaml_mapping(path: Path) -> dict[str, Any]:
-    """Read a YAML file that must hold a mapping, with errors that name the file."""
-    try:
-        loaded = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise SettingsError(f"{path}: cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" (line {where.line + 1})" if where else ""
-        raise SettingsError(f"{path}{line}: not valid YAML: {exc}") from exc
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise SettingsError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
-    return loaded
 
 
 def env_overrides(environ: dict[str, str]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,17 +17,17 @@ import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
+from hub.netutil import free_port
 from tests.support.oidc import OidcProvider, require_provider
+from tests.support.platform import HubClient, start_platform
 
 pytestmark = pytest.mark.oidc
 
 HOST = "127.0.0.1"
-REPO = Path(__file__).resolve().parent.parent
 
 # The provider's accounts. Names are only used here, so each test knows who exists.
 USERS = {
@@ -37,12 +36,6 @@ USERS = {
     "ada": {"password": "ada-Pa55word", "groups": ["lab-admins"]},
     "vera": {"password": "vera-Pa55word", "groups": ["gpu-users"]},  # only ever mistypes
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
@@ -210,8 +203,6 @@ def test_provider_logs_in_through_a_stock_generic_oauthenticator(plain_hub):
 def platform() -> Iterator[tuple[str, OidcProvider]]:
     """`sdl up` (the lead's start_platform) logging in through a real provider."""
     require_provider()
-    from tests.support.platform import start_platform  # imports hub: only when the platform runs
-
     port = free_port()  # the redirect URI must be registered before the hub starts
     hub = f"http://{HOST}:{port}"
     callback = f"{hub}/hub/oauth_callback"
@@ -222,10 +213,7 @@ def platform() -> Iterator[tuple[str, OidcProvider]]:
         del oidc["client_secret"]  # from the environment, not a file in the data dir
         settings = {"auth": {"type": "oidc", "admin_users": [], "oidc": oidc}}
         with start_platform(
-            settings,
-            # start_platform picks its own port; click keeps the last --port given
-            extra_args=("--no-sample", "--port", str(port)),
-            env={"SDL_OIDC_CLIENT_SECRET": idp.client_secret},
+            settings, port=port, env={"SDL_OIDC_CLIENT_SECRET": idp.client_secret}
         ) as running:
             health = requests.get(f"{hub}/hub/health", timeout=10)
             assert health.status_code == 200, running.log()
@@ -238,10 +226,8 @@ def platform() -> Iterator[tuple[str, OidcProvider]]:
 
 
 @pytest.fixture(scope="module")
-def clients(platform) -> dict[str, Any]:
+def clients(platform) -> dict[str, HubClient]:
     """One browser session per provider user, logged in through the provider."""
-    from tests.support.platform import HubClient
-
     hub, idp = platform
     logged_in = {}
     for name in ("gale", "nora", "ada"):
@@ -343,8 +329,6 @@ def test_wrong_password_at_the_provider_does_not_log_in(platform, admin_api):
 def test_allowed_groups_limits_who_may_log_in():
     """allow_all false + allowed_groups: only those groups (and admin_groups) get in."""
     require_provider()
-    from tests.support.platform import start_platform
-
     port = free_port()
     hub = f"http://{HOST}:{port}"
     callback = f"{hub}/hub/oauth_callback"
@@ -352,8 +336,13 @@ def test_allowed_groups_limits_who_may_log_in():
         oidc = idp.sdl_settings(
             callback, admin_groups=["lab-admins"], allowed_groups=["gpu-users"], allow_all=False
         )
+        del oidc["client_secret"]
         settings = {"auth": {"type": "oidc", "admin_users": [], "oidc": oidc}}
-        with start_platform(settings, extra_args=("--no-sample", "--port", str(port))) as running:
+        with start_platform(
+            settings,
+            extra_args=("--no-sample", "--port", str(port)),
+            env={"SDL_OIDC_CLIENT_SECRET": idp.client_secret},
+        ) as running:
             outcome = {}
             for name in ("gale", "nora", "ada"):
                 session = requests.Session()

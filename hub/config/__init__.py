@@ -10,11 +10,14 @@ from traitlets.config import Config
 
 from hub.config.auth import apply_auth
 from hub.config.context import HubContext
+from hub.config.gateway import apply_gateway
 from hub.config.hub import apply_hub
+from hub.config.quotas import apply_quotas
 from hub.config.services import apply_services
 from hub.config.spawner import apply_spawner
 
-STEPS = (apply_hub, apply_auth, apply_spawner, apply_services)
+# services first: later steps add their own services and roles to the lists it sets
+STEPS = (apply_hub, apply_auth, apply_spawner, apply_services, apply_quotas, apply_gateway)
 
 
 def apply_all(ctx: HubContext, c: Config) -> None:

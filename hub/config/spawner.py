@@ -8,6 +8,7 @@ from pathlib import Path
 from traitlets.config import Config
 
 from hub.config.context import HubContext
+from hub.spawners.lifecycle import post_stop_hook
 
 
 def apply_spawner(ctx: HubContext, c: Config) -> None:
@@ -30,6 +31,7 @@ def apply_local_spawner(ctx: HubContext, c: Config) -> None:
     c.SdlLocalSpawner.odc_admin_url = settings.database.url
     c.SdlLocalSpawner.odc_connection_limit = settings.database.user_connection_limit
     c.SdlLocalSpawner.db_login_key = ctx.secrets["db_login_key"]
+    c.Spawner.post_stop_hook = post_stop_hook
     c.Spawner.start_timeout = settings.hub.spawn_timeout
     c.Spawner.http_timeout = settings.hub.spawn_timeout
 

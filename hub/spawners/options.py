@@ -11,6 +11,7 @@ from traitlets import HasTraits, Unicode, default
 
 from hub.policy.spawn import PROFILE_KEY, ProfileCatalog, Requester, SpawnRefused
 from hub.profiles import Profile, load_profiles
+from hub.quotas.enforce import check_spawn
 
 
 @cache
@@ -24,7 +25,7 @@ def requester_of(spawner: Any) -> Requester:
     return Requester.of(user.name, (group.name for group in user.groups), bool(user.admin))
 
 
-def apply_profile_options(spawner: Any, user_options: Any) -> None:
+async def apply_profile_options(spawner: Any, user_options: Any) -> None:
     """JupyterHub's `apply_user_options` hook: resolve the profile or refuse the spawn.
 
     Runs for the spawn form and the REST API alike, before the spawner starts anything.
@@ -36,6 +37,7 @@ def apply_profile_options(spawner: Any, user_options: Any) -> None:
         spawner.log.warning("refused spawn for %s: %s", spawner.user.name, refused)
         raise web.HTTPError(refused.status, str(refused)) from None
     spawner.check_profile_fits(profile)
+    await check_spawn(spawner, profile)  # quotas: limits, budget, expiry
     spawner.profile = profile
     spawner.cpu_limit = profile.cpu_limit
     spawner.cpu_guarantee = profile.cpu_guarantee

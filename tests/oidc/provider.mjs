@@ -30,12 +30,18 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 
-import Provider from 'oidc-provider';
-
 function fail(message) {
   process.stderr.write(`provider.mjs: ${message}\n`);
   process.exit(2);
 }
+
+// oidc-provider 9 needs Node.js >= 20 (on Debian 12's Node 18.20 it dies with
+// "TypeError: URL.parse is not a function"); say so before loading it.
+const MIN_NODE = 20;
+if (Number(process.versions.node.split('.')[0]) < MIN_NODE) {
+  fail(`needs Node.js >= ${MIN_NODE}, this is ${process.version}`);
+}
+const { default: Provider } = await import('oidc-provider');
 
 function readJson(path, what) {
   try {

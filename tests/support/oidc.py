@@ -26,7 +26,7 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import pytest
 import requests
@@ -34,6 +34,15 @@ import requests
 OIDC_DIR = Path(__file__).resolve().parent.parent / "oidc"
 PROVIDER_JS = OIDC_DIR / "provider.mjs"
 READY_PREFIX = "OIDC-PROVIDER-READY "
+MIN_NODE = 20  # oidc-provider 9
+
+
+def _node_version(node: str) -> tuple[int, ...]:
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30)
+        return tuple(int(part) for part in out.stdout.strip().lstrip("v").split(".")[:3])
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return ()
 
 
 def _unavailable(reason: str) -> None:
@@ -47,6 +56,13 @@ def require_provider() -> str:
     node = shutil.which("node")
     if node is None:
         _unavailable("OIDC login tests need Node.js: no `node` on PATH")
+    version = _node_version(node)
+    if version[:1] < (MIN_NODE,):
+        # Debian 12's nodejs is 18.20: oidc-provider 9 fails there ("URL.parse is not a function")
+        _unavailable(
+            f"OIDC login tests need Node.js >= {MIN_NODE}; {node} is "
+            f"{'.'.join(map(str, version)) or 'of unknown version'} (install Node.js 20 or 22)"
+        )
     if not (OIDC_DIR / "node_modules" / "oidc-provider" / "package.json").is_file():
         _unavailable(
             f"OIDC login tests need the pinned oidc-provider: {OIDC_DIR / 'node_modules'} "
@@ -76,9 +92,11 @@ class _FormParser(HTMLParser):
         if tag == "form":
             self._current = _Form(attr.get("action", ""), attr.get("method", "get").lower())
             self.forms.append(self._current)
-        elif tag in ("input", "button") and self._current is not None and attr.get("name"):
+        elif tag == "input" and self._current is not None and attr.get("name"):
             kind = attr.get("type", "text").lower()
-            if kind in ("submit", "button") and tag == "button":
+            if kind in ("submit", "button", "image", "reset"):
+                return
+            if kind in ("checkbox", "radio") and "checked" not in attr:
                 return
             self._current.fields[attr["name"]] = attr.get("value", "")
             self._current.types[attr["name"]] = kind
@@ -297,5 +315,5 @@ class OidcProvider:
             method = form.method if form.method in ("get", "post") else "get"
             url, data = urljoin(response.url, form.action or response.url), fields
             if method == "get":
-                url, data = f"{url}?{requests.compat.urlencode(fields)}", None
+                url, data = f"{url}?{urlencode(fields)}", None
         raise RuntimeError(f"login of {username} did not finish after 30 requests (last: {url})")

@@ -46,6 +46,7 @@ class RunningPlatform:
 
 def write_settings(data_dir: Path, settings: dict[str, Any]) -> Path:
     path = data_dir / "settings.yaml"
+    path.touch(mode=0o600)  # may hold secrets: never readable by workspace users
     path.write_text(yaml.safe_dump(settings))
     return path
 
@@ -57,10 +58,11 @@ def start_platform(
     timeout: float = 180,
     extra_args: tuple[str, ...] = ("--no-sample",),
     env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Iterator[RunningPlatform]:
     """`sdl up` on a fresh data dir and free port; stopped (SIGINT) when the block ends."""
     data_dir = data_dir or make_data_dir()
-    port = free_port()
+    port = port or free_port()
     config = write_settings(data_dir, settings or {})
     log_path = data_dir / "sdl-up.out"
     command = [sys.executable, "-m", "hub.cli", "up", "--config", str(config),

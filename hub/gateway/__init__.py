@@ -1,0 +1,1 @@
+"""Dask Gateway: elastic compute tied to users, their limits and their servers."""

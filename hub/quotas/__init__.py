@@ -1,0 +1,1 @@
+"""Quotas: per-group policies with per-user overrides, enforced everywhere."""
