@@ -127,6 +127,28 @@ def config_reference() -> None:
     click.echo(configuration_reference(), nl=False)
 
 
+def _mount() -> None:
+    """Verbs that live beside their modules."""
+    from hub.data.cli import data
+    from hub.kube.cli import profiles, render
+
+    @profiles.command("list")
+    @platform_options
+    def profiles_list(settings: Settings, config_file: Path | None) -> None:
+        """List the profiles and who may use them."""
+        from hub.profiles import load_profiles
+
+        for profile in load_profiles(settings.profiles_dir):
+            who = ", ".join(profile.groups) or "everyone"
+            click.echo(f"{profile.slug:10} {profile.summary():28} {who}")
+
+    for command in (data, profiles, render):
+        cli.add_command(command)
+
+
+_mount()
+
+
 def main() -> None:
     cli(prog_name="sdl")
 

@@ -60,7 +60,10 @@ def kubespawner_override(
         override["node_selector"] = dict(profile.node_selector)
     if profile.tolerations:
         own = [toleration_dict(t) for t in profile.tolerations]
-        override["tolerations"] = [*base_tolerations, *(t for t in own if t not in base_tolerations)]
+        override["tolerations"] = [
+            *base_tolerations,
+            *(t for t in own if t not in base_tolerations),
+        ]
     if profile.image:
         override["image"] = profile.image
     return override
@@ -109,12 +112,8 @@ def storage_volumes(
             {"name": ARCHIVE_VOLUME, "mountPath": kube.admin_archive_path, "readOnly": False}
         )
     if kube.templates_configmap:
-        volumes.append(
-            {"name": TEMPLATES_VOLUME, "configMap": {"name": kube.templates_configmap}}
-        )
-        mounts.append(
-            {"name": TEMPLATES_VOLUME, "mountPath": kube.templates_dir, "readOnly": True}
-        )
+        volumes.append({"name": TEMPLATES_VOLUME, "configMap": {"name": kube.templates_configmap}})
+        mounts.append({"name": TEMPLATES_VOLUME, "mountPath": kube.templates_dir, "readOnly": True})
     return volumes, mounts
 
 

@@ -1,7 +1,7 @@
-"""Click commands of Kubernetes mode, mounted on `sdl` by hub/cli.py:
+"""Click commands of Kubernetes mode, mounted on `sdl` by hub/cli.py.
 
-    cli.add_command(render)      # sdl render --out DIR [--config FILE]
-    cli.add_command(profiles)    # sdl profiles fit --node CPU,MEMORY
+`cli.add_command(render)` gives `sdl render --out DIR [--config FILE]`;
+`cli.add_command(profiles)` gives `sdl profiles fit --node CPU,MEMORY`.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from hub.kube.builders import (
     workspace_environment,
 )
 from hub.kube.settings import KubernetesSettings
-from hub.kube.spawner import SdlKubeSpawner
+from hub.kube.spawner import SdlKubeSpawner, allowed_profile_list, refuse_tampered_options
 from hub.profiles import load_profiles
 from hub.settings import Settings
 
@@ -38,11 +38,18 @@ def apply_spawner(settings: Settings, c: Config) -> None:
     c.KubeSpawner.image = kube.user_image
     c.KubeSpawner.image_pull_policy = kube.image_pull_policy
     c.KubeSpawner.cmd = list(WORKSPACE_CMD)
+    c.KubeSpawner.default_url = "/lab"
     c.KubeSpawner.start_timeout = settings.hub.spawn_timeout
 
 
 def apply_profiles(settings: Settings, c: Config) -> None:
-    """Offer each user the profiles their groups allow (checked again at spawn)."""
+    """Offer each user the profiles their groups allow (checked again at spawn).
+
+    Set on the SdlKubeSpawner section so they win over z2jh's `c.KubeSpawner.profile_list`
+    (the chart sets it to `singleuser.profileList`, [] by default).
+    """
+    c.SdlKubeSpawner.profile_list = allowed_profile_list
+    c.SdlKubeSpawner.apply_user_options = refuse_tampered_options
     c.SdlKubeSpawner.profiles = [
         p.model_dump(mode="json", exclude_none=True) for p in load_profiles(settings.profiles_dir)
     ]

@@ -1,7 +1,7 @@
 """`sdl render`: every Kubernetes object the platform creates or ships, as YAML files.
 
 User pods and PVCs come from the real SdlKubeSpawner (configured by `apply_kubernetes`,
-exactly as in the hub pod) for a sample of users × the profiles each may start; no
+exactly as in the hub pod) for a sample of users and the profiles each may start; no
 cluster is contacted. The rest comes from `hub.kube.manifests`.
 """
 

@@ -45,7 +45,9 @@ class ArchiveVolume(_Strict):
     def source(self, read_only: bool) -> dict[str, Any]:
         """The Kubernetes volume source (without the volume's name)."""
         if self.type == "nfs":
-            return {"nfs": {"server": self.nfs_server, "path": self.nfs_path, "readOnly": read_only}}
+            return {
+                "nfs": {"server": self.nfs_server, "path": self.nfs_path, "readOnly": read_only}
+            }
         return {"persistentVolumeClaim": {"claimName": self.claim_name, "readOnly": read_only}}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from traitlets.config import Config
 
 from hub.kube.config import apply_environment, apply_kubernetes, apply_storage
-from hub.kube.spawner import SdlKubeSpawner
+from hub.kube.spawner import SdlKubeSpawner, allowed_profile_list, refuse_tampered_options
 from hub.settings import Settings
 
 
@@ -15,10 +15,13 @@ def test_spawner_and_security(settings: Settings) -> None:
     assert c.JupyterHub.spawner_class is SdlKubeSpawner
     assert c.KubeSpawner.image == "ghcr.io/space-data-lab/sdl-user:0.1.0"
     assert c.KubeSpawner.cmd == ["python", "-m", "hub.workspace", "jupyterhub-singleuser"]
+    assert c.KubeSpawner.default_url == "/lab"
     assert (c.KubeSpawner.uid, c.KubeSpawner.gid, c.KubeSpawner.fs_gid) == (1000, 100, 100)
     assert c.KubeSpawner.automount_service_account_token is False
     assert c.KubeSpawner.container_security_context["capabilities"] == {"drop": ["ALL"]}
     assert c.KubeSpawner.pod_security_context["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert c.SdlKubeSpawner.profile_list is allowed_profile_list  # wins over z2jh's []
+    assert c.SdlKubeSpawner.apply_user_options is refuse_tampered_options
     assert [p["slug"] for p in c.SdlKubeSpawner.profiles] == ["small", "medium", "gpu", "large"]
 
 

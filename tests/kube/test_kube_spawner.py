@@ -1,4 +1,4 @@
-"""The real KubeSpawner builds pod and PVC for every profile × kind of user."""
+"""The real KubeSpawner builds pod and PVC for every profile and kind of user."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import asyncio
 
 import kubernetes_validate
 import pytest
-from conftest import KUBERNETES_VERSION, manifests
+from kube_helpers import KUBERNETES_VERSION, manifests
 from tornado import web
 from traitlets.config import Config
 
 from hub.kube.render import SampleUser, spawn_manifests
 from hub.policy.spawn import ProfileCatalog
-from hub.profiles import load_profiles
+from hub.profiles import Profile, load_profiles
 from hub.settings import Settings
 
 USERS = [
@@ -38,7 +38,7 @@ def test_the_matrix_is_what_the_profiles_say() -> None:
 
 
 @pytest.mark.parametrize(("user", "profile"), CASES, ids=[f"{u.name}-{p.slug}" for u, p in CASES])
-def test_pod_and_pvc(hub_c: Config, user: SampleUser, profile) -> None:  # noqa: ANN001
+def test_pod_and_pvc(hub_c: Config, user: SampleUser, profile: Profile) -> None:
     _, pod, pvc = manifests(hub_c, user, {"profile": profile.slug})
     kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
     kubernetes_validate.validate(pvc, KUBERNETES_VERSION, strict=True)
@@ -135,11 +135,43 @@ def test_switching_profiles_leaves_nothing_behind(hub_c: Config) -> None:
         assert spawner.extra_resource_limits == {"nvidia.com/gpu": "1"}
         spawner.user_options = {"profile": "small"}
         await spawner.load_user_options()
-        return spawner.api.api_client.sanitize_for_serialization(
-            await spawner.get_pod_manifest())
+        return spawner.api.api_client.sanitize_for_serialization(await spawner.get_pod_manifest())
 
     pod = asyncio.run(gpu_then_small())
     assert "nvidia.com/gpu" not in pod["spec"]["containers"][0]["resources"]["limits"]
     assert not pod["spec"].get("nodeSelector")
     assert not pod["spec"].get("tolerations")
     assert [v["name"] for v in pod["spec"]["volumes"]] == ["home", "archive"]
+
+
+def z2jh_config() -> Config:
+    """What z2jh 4.4's own hub config sets before our extraConfig runs (default values)."""
+    c = Config()
+    c.KubeSpawner.profile_list = []
+    c.KubeSpawner.mem_guarantee = "1G"
+    c.KubeSpawner.environment = {}
+    c.KubeSpawner.tolerations = [
+        {"key": "hub.jupyter.org/dedicated", "operator": "Equal", "value": "user",
+         "effect": "NoSchedule"},
+    ]  # fmt: skip
+    c.KubeSpawner.volumes = {}
+    c.KubeSpawner.volume_mounts = {}
+    c.KubeSpawner.uid = 1000
+    c.KubeSpawner.fs_gid = 100
+    return c
+
+
+def test_on_top_of_the_z2jh_chart_config(settings: Settings) -> None:
+    from hub.kube.config import apply_kubernetes
+
+    c = z2jh_config()
+    apply_kubernetes(settings, c)
+    _, pod, _ = manifests(c, SampleUser("g", ("gpu-users",)), {"profile": "gpu"})
+    kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
+    spec = pod["spec"]
+    assert spec["containers"][0]["resources"]["requests"]["memory"] == 24 * GIB
+    assert [t["key"] for t in spec["tolerations"]] == ["hub.jupyter.org/dedicated",
+                                                        "nvidia.com/gpu"]  # fmt: skip
+    assert [v["name"] for v in spec["volumes"]] == ["home", "archive"]
+    with pytest.raises(web.HTTPError):
+        manifests(c, SampleUser("student"), {"profile": "gpu"})

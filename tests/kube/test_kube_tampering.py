@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tornado import web
+from traitlets import TraitError
 from traitlets.config import Config
 
-from hub.kube.render import SampleUser
+from hub.kube.render import SampleUser, _Hub
 from hub.kube.spawner import SdlKubeSpawner
-from hub.kube.render import _Hub
 
 SLUGS = {"small", "medium", "large", "gpu"}
 STUDENT = SampleUser("student", ("students",))
@@ -58,7 +58,11 @@ async def _refusals(c: Config, options: Any) -> list[int]:
         await spawner._run_apply_user_options(options)
     except web.HTTPError as e:
         statuses.append(e.status_code)
-    spawner.user_options = options
+    try:
+        spawner.user_options = options
+    except TraitError:  # user_options is a Dict trait: non-objects never reach start
+        statuses.append(400)
+        return statuses
     try:
         await spawner.load_user_options()
     except web.HTTPError as e:

@@ -1,0 +1,174 @@
+"""helm-values/ load, pin their charts, and carry the keys and types our config reads."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from traitlets.config import Config
+
+from hub.kube.manifests import singleuser_egress
+from hub.kube.settings import KubernetesSettings
+from hub.kube.spawner import SdlKubeSpawner
+from hub.settings import deep_merge, settings_from_dict
+
+ROOT = Path(__file__).resolve().parents[2]
+VALUES = ROOT / "helm-values"
+IMAGES = ROOT / "images"
+KUBE = KubernetesSettings()
+
+
+def load(name: str) -> dict[str, Any]:
+    return yaml.safe_load((VALUES / name).read_text())
+
+
+def dig(document: dict[str, Any], path: str) -> Any:
+    node: Any = document
+    for key in path.split("."):
+        assert isinstance(node, dict) and key in node, f"{path}: missing {key!r}"
+        node = node[key]
+    return node
+
+
+def image(name: str, tag: str) -> str:
+    return f"{name}:{tag}"
+
+
+@pytest.fixture(scope="module")
+def z2jh() -> dict[str, Any]:
+    return load("jupyterhub.yaml")
+
+
+def test_every_chart_is_pinned() -> None:
+    releases = load("helmfile.yaml")["releases"]
+    assert {r["chart"] for r in releases} == {
+        "jupyterhub/jupyterhub", "dask/dask-gateway", "cnpg/cloudnative-pg"}  # fmt: skip
+    for release in releases:
+        assert re.fullmatch(r"\d+\.\d+\.\d+", str(release["version"])), release
+        for values in release["values"]:
+            assert (VALUES / values).is_file()
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("hub.image.name", str), ("hub.image.tag", str), ("hub.extraConfig", dict),
+        ("hub.extraFiles.sdl-settings.data", dict), ("singleuser.image.name", str),
+        ("singleuser.storage.type", str), ("singleuser.uid", int), ("singleuser.fsGid", int),
+        ("singleuser.networkPolicy.egress", list), ("singleuser.networkPolicy.enabled", bool),
+        ("cull.enabled", bool), ("cull.timeout", int), ("cull.every", int),
+        ("scheduling.userPlaceholder.enabled", bool),
+        ("scheduling.userPlaceholder.replicas", int), ("prePuller.hook.enabled", bool),
+        ("prePuller.continuous.enabled", bool), ("prePuller.extraImages", dict),
+    ],
+)  # fmt: skip
+def test_z2jh_keys_present_and_typed(z2jh: dict, path: str, kind: type) -> None:
+    assert isinstance(dig(z2jh, path), kind)
+
+
+def test_images_match_the_settings_defaults(z2jh: dict) -> None:
+    assert image(**dig(z2jh, "hub.image")) == KUBE.hub_image
+    assert image(**dig(z2jh, "singleuser.image")) == KUBE.user_image
+    assert image(**dig(z2jh, "prePuller.extraImages.sdl-user")) == KUBE.user_image
+    gateway = load("dask-gateway.yaml")
+    assert image(**dig(gateway, "gateway.backend.image")) == KUBE.user_image
+
+
+def test_user_network_policy(z2jh: dict) -> None:
+    policy = dig(z2jh, "singleuser.networkPolicy")
+    assert policy["egress"] == singleuser_egress(KUBE)
+    rules = policy["egressAllowRules"]
+    assert rules["privateIPs"] is False and rules["cloudMetadataServer"] is False
+    assert rules["nonPrivateIPs"] is True
+    assert dig(z2jh, "singleuser.cloudMetadata.blockWithIptables") is False  # no privileged init
+
+
+def test_storage_and_security_left_to_our_config(z2jh: dict) -> None:
+    assert dig(z2jh, "singleuser.storage.type") == "none"
+    assert dig(z2jh, "singleuser.uid") == KUBE.uid
+    assert dig(z2jh, "singleuser.fsGid") == KUBE.fs_gid
+
+
+def test_extra_config_runs_and_configures_the_spawner(
+    z2jh: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub pod's extraConfig, run here against the settings file the chart mounts."""
+    settings_file = tmp_path / "settings.yaml"
+    settings_file.write_text(yaml.safe_dump(dig(z2jh, "hub.extraFiles.sdl-settings.data")))
+    monkeypatch.setenv("SDL_SETTINGS_FILE", str(settings_file))
+    assert dig(z2jh, "hub.extraEnv.SDL_SETTINGS_FILE") == "/etc/sdl/settings.yaml"
+    c = Config()
+    for snippet in dig(z2jh, "hub.extraConfig").values():
+        exec(compile(snippet, "hub.extraConfig", "exec"), {"c": c, "os": os})
+    assert c.JupyterHub.spawner_class is SdlKubeSpawner
+    assert c.KubeSpawner.start_timeout == 300
+    assert c.SdlKubeSpawner.profiles
+
+
+def test_settings_document_validates(z2jh: dict) -> None:
+    settings = settings_from_dict(dig(z2jh, "hub.extraFiles.sdl-settings.data"), "jupyterhub.yaml")
+    assert settings.mode == "kubernetes"
+
+
+def test_gateway_uses_hub_auth_and_the_service_scope(z2jh: dict) -> None:
+    gateway = load("dask-gateway.yaml")
+    auth = dig(gateway, "gateway.auth")
+    assert auth["type"] == "jupyterhub"
+    assert auth["jupyterhub"]["jupyterhubServiceName"] == "dask-gateway"
+    assert dig(gateway, "gateway.prefix") == "/services/dask-gateway"
+    assert "dask-gateway" in dig(z2jh, "hub.services")
+    assert "access:services!service=dask-gateway" in dig(z2jh, "hub.loadRoles.user.scopes")
+    worker = dig(gateway, "gateway.backend.worker")
+    env = {e["name"]: e for e in worker["extraContainerConfig"]["env"]}
+    assert env["ODC_DEFAULT_DB_URL"]["valueFrom"]["secretKeyRef"]["name"] == KUBE.odc_secret_name
+    assert worker["extraPodConfig"]["automountServiceAccountToken"] is False
+
+
+@pytest.mark.parametrize("overlay", ["small-cluster.yaml", "workshop-burst.yaml"])
+def test_overlays_merge_with_typed_values(z2jh: dict, overlay: str) -> None:
+    merged = deep_merge(z2jh, load(overlay))
+    assert isinstance(dig(merged, "scheduling.userPlaceholder.replicas"), int)
+    assert isinstance(dig(merged, "cull.timeout"), int)
+    assert dig(merged, "singleuser.networkPolicy.egress") == singleuser_egress(KUBE)
+
+
+def test_workshop_keeps_nodes_warm() -> None:
+    burst = load("workshop-burst.yaml")
+    assert dig(burst, "scheduling.userPlaceholder.replicas") > 0
+    assert dig(burst, "prePuller.hook.enabled") is True
+
+
+def test_postgres_cluster_names_match_our_policies() -> None:
+    cluster = yaml.safe_load((VALUES / "postgres" / "odc-cluster.yaml").read_text())
+    assert cluster["kind"] == "Cluster"
+    assert {"cnpg.io/cluster": cluster["metadata"]["name"]} == KUBE.odc_db_pod_labels
+    assert "postgis" in cluster["spec"]["imageName"]
+
+
+def test_hub_image_is_built_on_the_pinned_chart() -> None:
+    version = next(r["version"] for r in load("helmfile.yaml")["releases"]
+                   if r["chart"] == "jupyterhub/jupyterhub")  # fmt: skip
+    dockerfile = (IMAGES / "hub" / "Dockerfile").read_text()
+    assert f"ARG Z2JH_VERSION={version}" in dockerfile
+    assert "FROM quay.io/jupyterhub/k8s-hub:${Z2JH_VERSION}" in dockerfile
+
+
+@pytest.mark.parametrize("name", ["hub", "user", "ingest"])
+def test_requirements_are_pinned(name: str) -> None:
+    lines = [line.strip() for line in (IMAGES / name / "requirements.txt").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]  # fmt: skip
+    assert lines
+    for line in lines:
+        assert re.fullmatch(r"[A-Za-z0-9_.\-]+(\[[a-z,]+\])?==[0-9][0-9A-Za-z.]*", line), line
+
+
+def test_user_image_has_the_notebook_stack() -> None:
+    names = {re.split(r"[\[=]", line)[0].lower()
+             for line in (IMAGES / "user" / "requirements.txt").read_text().splitlines()
+             if line and not line.startswith("#")}  # fmt: skip
+    assert {"jupyterlab", "datacube", "odc-stac", "ipyleaflet", "dask-gateway",
+            "dask-labextension", "psycopg2-binary"} <= names  # fmt: skip
