@@ -14,6 +14,7 @@ import pwd
 import signal
 import subprocess
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +41,11 @@ class DatabaseError(SdlError):
     """The embedded PostgreSQL could not be initialised or started."""
 
 
-def _bin_dir() -> Path:
-    from pgserver._commands import POSTGRES_BIN_PATH  # the wheel's PostgreSQL build
+def pgserver_bin_dir() -> Path:
+    """The pgserver wheel's PostgreSQL build (initdb, postgres, psql...)."""
+    with warnings.catch_warnings():  # pgserver's import warns about XDG_RUNTIME_DIR
+        warnings.simplefilter("ignore")
+        from pgserver._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH)
 
@@ -79,7 +83,7 @@ class EmbeddedPostgres:
         """Create the cluster on first use; True if it was created now."""
         if self.as_root:
             ensure_system_user(SYSTEM_USER)
-            make_traversable(_bin_dir())
+            make_traversable(pgserver_bin_dir())
         for folder in (self.socket_dir, self.log_file.parent):
             folder.mkdir(parents=True, exist_ok=True)
         self.socket_dir.chmod(0o700)
@@ -90,7 +94,7 @@ class EmbeddedPostgres:
         self.pgdata.chmod(0o700)
         self._own(self.pgdata)
         result = subprocess.run(
-            [str(_bin_dir() / "initdb"), "-D", str(self.pgdata), "-U", SUPERUSER,
+            [str(pgserver_bin_dir() / "initdb"), "-D", str(self.pgdata), "-U", SUPERUSER,
              "--encoding=UTF8", "--locale=C", "--auth-local=trust",
              "--auth-host=scram-sha-256"],
             capture_output=True, text=True, **self._run_as(),
@@ -103,7 +107,7 @@ class EmbeddedPostgres:
     # -- running --------------------------------------------------------------------
     def command(self, port: int) -> list[str]:
         return [
-            str(_bin_dir() / "postgres"), "-D", str(self.pgdata),
+            str(pgserver_bin_dir() / "postgres"), "-D", str(self.pgdata),
             "-h", "127.0.0.1", "-p", str(port), "-k", str(self.socket_dir),
             "-c", "password_encryption=scram-sha-256",
             "-c", "max_connections=200",

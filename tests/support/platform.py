@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,13 +60,22 @@ def start_platform(
     extra_args: tuple[str, ...] = ("--no-sample",),
     env: dict[str, str] | None = None,
     port: int | None = None,
+    run_as: str | None = None,
 ) -> Iterator[RunningPlatform]:
-    """`sdl up` on a fresh data dir and free port; stopped (SIGINT) when the block ends."""
+    """`sdl up` on a fresh data dir and free port; stopped (SIGINT) when the block ends.
+
+    `run_as` names an OS account to run it as (from root), for the non-root fallback.
+    """
     data_dir = data_dir or make_data_dir()
     port = port or free_port()
     config = write_settings(data_dir, settings or {})
+    prefix: list[str] = []
+    if run_as:
+        prefix = ["runuser", "-u", run_as, "--"]
+        for path in (data_dir, config):
+            shutil.chown(path, run_as, run_as)
     log_path = data_dir / "sdl-up.out"
-    command = [sys.executable, "-m", "hub.cli", "up", "--config", str(config),
+    command = [*prefix, sys.executable, "-m", "hub.cli", "up", "--config", str(config),
                "--data-dir", str(data_dir), "--port", str(port), "--ip", "127.0.0.1",
                *extra_args]  # fmt: skip
     run_env = {**os.environ, "SDL_ADMIN_PASSWORD": ADMIN_PASSWORD,
@@ -83,7 +93,8 @@ def start_platform(
 
 def stop_platform(platform: RunningPlatform, timeout: float = 90) -> int:
     if platform.proc.poll() is None:
-        platform.proc.send_signal(signal.SIGINT)
+        # the whole group: with run_as, `runuser` and `sdl up` below it both get Ctrl-C
+        os.killpg(platform.proc.pid, signal.SIGINT)
         try:
             platform.proc.wait(timeout)
         except subprocess.TimeoutExpired:
