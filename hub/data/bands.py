@@ -28,8 +28,9 @@ class Band:
 
 def _spectral(code: str, res: int, common: str, wavelength: float, *extra: str) -> Band:
     number = code[1:]
-    return Band(code, res, (code.lower(), f"band_{number.lower()}", common, *extra),
-                wavelength=wavelength)  # fmt: skip
+    return Band(
+        code, res, (code.lower(), f"band_{number.lower()}", common, *extra), wavelength=wavelength
+    )
 
 
 BANDS: tuple[Band, ...] = (
@@ -48,8 +49,7 @@ BANDS: tuple[Band, ...] = (
     _spectral("B12", 20, "swir22", 2202.4, "swir_2"),
     Band("SCL", 20, ("scl", "scene_classification", "mask"), dtype="uint8", levels=("L2A",)),
     Band("AOT", 20, ("aot", "aerosol_optical_thickness"), levels=("L2A",)),
-    Band("WVP", 20, ("wvp", "water_vapour_pressure", "water_vapor"), units="cm",
-         levels=("L2A",)),  # fmt: skip
+    Band("WVP", 20, ("wvp", "water_vapour_pressure", "water_vapor"), units="cm", levels=("L2A",)),
 )
 
 #: Sen2Cor scene classification (SCL) values, as ESA documents them.

@@ -24,11 +24,20 @@ from rasterio.warp import Resampling, reproject
 
 from hub.data.eo3 import Prepared, ProductError
 
-# Lossless LERC+ZSTD: ~13% smaller than ZSTD+predictor on Sentinel-2 bands, as fast to read
+# Full resolution lossless (LERC+ZSTD, ~13% smaller than ZSTD+predictor on Sentinel-2);
+# overviews (only for browsing zoomed out) within 10 DN = 0.001 reflectance, below the
+# sensor's noise: they would otherwise add ~35% and break the 1.3x-of-JP2 storage budget.
 COG_OPTIONS = {
-    "driver": "COG", "COMPRESS": "LERC_ZSTD", "MAX_Z_ERROR": 0, "BLOCKSIZE": 512,
-    "OVERVIEWS": "AUTO", "OVERVIEW_RESAMPLING": "AVERAGE", "BIGTIFF": "IF_SAFER",
-}  # fmt: skip
+    "driver": "COG",
+    "COMPRESS": "LERC_ZSTD",
+    "MAX_Z_ERROR": 0,
+    "OVERVIEW_COMPRESS": "LERC_ZSTD",
+    "MAX_Z_ERROR_OVERVIEW": 10,
+    "BLOCKSIZE": 512,
+    "OVERVIEWS": "AUTO",
+    "OVERVIEW_RESAMPLING": "AVERAGE",
+    "BIGTIFF": "IF_SAFER",
+}
 NETCDF_OPTIONS = {"driver": "netCDF", "FORMAT": "NC4", "COMPRESS": "DEFLATE", "ZLEVEL": 6}
 CATEGORICAL = {"SCL"}  # resampled with nearest neighbour, never averaged
 
@@ -58,17 +67,28 @@ def write_band(src_path: str, dst: Path, band: str, fmt: str, crs: str | None) -
         else:
             data = np.zeros(gbox.shape.yx, dtype=src.dtypes[0])
             reproject(
-                rasterio.band(src, 1), data, dst_transform=gbox.transform, dst_crs=gbox.crs.wkt,
-                src_nodata=0, dst_nodata=0,
+                rasterio.band(src, 1),
+                data,
+                dst_transform=gbox.transform,
+                dst_crs=gbox.crs.wkt,
+                src_nodata=0,
+                dst_nodata=0,
                 resampling=Resampling.nearest if band in CATEGORICAL else Resampling.bilinear,
-            )  # fmt: skip
+            )
     options = dict(COG_OPTIONS if fmt == "cog" else NETCDF_OPTIONS)
     if band in CATEGORICAL and fmt == "cog":
         options["OVERVIEW_RESAMPLING"] = "NEAREST"
+        options["MAX_Z_ERROR_OVERVIEW"] = 0  # classes: exact everywhere
     profile = {
-        "driver": "GTiff", "width": gbox.shape.x, "height": gbox.shape.y, "count": 1,
-        "dtype": data.dtype.name, "crs": gbox.crs.wkt, "transform": gbox.transform, "nodata": 0,
-    }  # fmt: skip
+        "driver": "GTiff",
+        "width": gbox.shape.x,
+        "height": gbox.shape.y,
+        "count": 1,
+        "dtype": data.dtype.name,
+        "crs": gbox.crs.wkt,
+        "transform": gbox.transform,
+        "nodata": 0,
+    }
     with rasterio.Env(GDAL_PAM_ENABLED="NO"), MemoryFile() as memory:
         with memory.open(**profile) as staged:
             staged.write(data, 1)
@@ -98,9 +118,16 @@ def convert(item: Prepared, fmt: str, crs: str | None = None) -> Prepared:
         grids: dict[str, dict[str, Any]] = {}
         for band, name, gbox in written:
             grid = grid_name[abs(gbox.resolution.x)]
-            grids[grid] = {"shape": list(gbox.shape.yx),
-                           "transform": list(gbox.transform)[:6] + [0, 0, 1]}  # fmt: skip
-            doc["measurements"][band] = {"path": name} | ({} if grid == "default" else {"grid": grid})
+            grids[grid] = {
+                "shape": list(gbox.shape.yx),
+                "transform": [*list(gbox.transform)[:6], 0, 0, 1],
+            }
+            entry: dict[str, Any] = {"path": name}
+            if grid != "default":
+                entry["grid"] = grid
+            if fmt == "netcdf":
+                entry["layer"] = "Band1"  # the variable GDAL's netCDF driver writes
+            doc["measurements"][band] = entry
         doc["grids"] = grids
         if crs:
             doc["crs"] = crs.lower()
@@ -115,8 +142,9 @@ def convert(item: Prepared, fmt: str, crs: str | None = None) -> Prepared:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     files = {band: str(final / entry["path"]) for band, entry in doc["measurements"].items()}
-    return Prepared(item.source, f"{item.kind}->{fmt}", doc, (final / "odc-metadata.yaml").as_uri(),
-                    files)  # fmt: skip
+    return Prepared(
+        item.source, f"{item.kind}->{fmt}", doc, (final / "odc-metadata.yaml").as_uri(), files
+    )
 
 
 def _footprint_in(doc: dict[str, Any], crs: str) -> dict[str, Any]:

@@ -63,7 +63,9 @@ def level_of(product: str) -> str:
     for level, name in PRODUCTS.items():
         if name == product:
             return level
-    raise ProductError(f"unknown product {product!r}; this index holds {', '.join(PRODUCTS.values())}")
+    raise ProductError(
+        f"unknown product {product!r}; this index holds {', '.join(PRODUCTS.values())}"
+    )
 
 
 # -- checks before indexing -------------------------------------------------------------
@@ -134,8 +136,10 @@ def check_prepared(item: Prepared) -> None:
         grid = item.doc["measurements"][name].get("grid", "default")
         want = tuple(grids[grid]["shape"])
         if shape != want:
-            raise ProductError(f"{path}: band {name} is {shape[0]}x{shape[1]} px, "
-                               f"its metadata says {want[0]}x{want[1]}")  # fmt: skip
+            raise ProductError(
+                f"{path}: band {name} is {shape[0]}x{shape[1]} px, "
+                f"its metadata says {want[0]}x{want[1]}"
+            )
 
 
 # -- plain eo3 documents -----------------------------------------------------------------

@@ -14,24 +14,45 @@ if TYPE_CHECKING:
     from hub.data.sample import Names
 
 PSD = "https://psd-14.sentinel2.eo.esa.int/PSD"
-SPECTRAL_ORDER = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10",
-                  "B11", "B12")  # fmt: skip
+SPECTRAL_ORDER = (
+    "B01",
+    "B02",
+    "B03",
+    "B04",
+    "B05",
+    "B06",
+    "B07",
+    "B08",
+    "B8A",
+    "B09",
+    "B10",
+    "B11",
+    "B12",
+)
 
 
 def _time(value) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def product_xml(names: Names, level: str, platform: str, files: list[str],
-                ring: list[tuple[float, float]], cloud_cover: float, baseline: str,
-                offset: int, orbit: int) -> str:  # fmt: skip
+def product_xml(
+    names: Names,
+    level: str,
+    platform: str,
+    files: list[str],
+    ring: list[tuple[float, float]],
+    cloud_cover: float,
+    baseline: str,
+    offset: int,
+    orbit: int,
+) -> str:
     """The product-level MTD_MSIL1C.xml / MTD_MSIL2A.xml."""
     root = f"Level-{level[1:]}_User_Product"
     product_type = "S2MSI1C" if level == "L1C" else "S2MSI2A"
     image_files = "\n".join(f"            <IMAGE_FILE>{f}</IMAGE_FILE>" for f in files)
     positions = " ".join(f"{lat} {lon}" for lat, lon in ring)
     if level == "L1C":
-        quantification = "<QUANTIFICATION_VALUE unit=\"none\">10000</QUANTIFICATION_VALUE>"
+        quantification = '<QUANTIFICATION_VALUE unit="none">10000</QUANTIFICATION_VALUE>'
         offsets = "".join(
             f'<RADIO_ADD_OFFSET band_id="{i}">-{offset}</RADIO_ADD_OFFSET>'
             for i in range(len(SPECTRAL_ORDER))
@@ -110,8 +131,16 @@ def product_xml(names: Names, level: str, platform: str, files: list[str],
 """  # noqa: E501
 
 
-def tile_xml(names: Names, level: str, epsg: int, ulx: float, uly: float, size_10m: int,
-             cloud_cover: float, baseline: str) -> str:  # fmt: skip
+def tile_xml(
+    names: Names,
+    level: str,
+    epsg: int,
+    ulx: float,
+    uly: float,
+    size_10m: int,
+    cloud_cover: float,
+    baseline: str,
+) -> str:
     """The granule's MTD_TL.xml: tile CRS and the grid of each resolution."""
     root = f"Level-{level[1:]}_Tile_ID"
     sizes = "\n".join(

@@ -13,6 +13,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from pyproj import Transformer
+from shapely import set_precision
 from shapely.geometry import Polygon, box, mapping
 
 from hub.data.bands import PRODUCTS, bands_for
@@ -33,7 +34,9 @@ class SafeSource:
             self.zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as exc:
             raise ProductError(f"{path}: not a readable zip archive ({exc})") from exc
-        tops = {n.split("/", 1)[0] for n in self.zip.namelist() if n.split("/", 1)[0].endswith(".SAFE")}
+        tops = {
+            n.split("/", 1)[0] for n in self.zip.namelist() if n.split("/", 1)[0].endswith(".SAFE")
+        }
         if len(tops) != 1:
             raise ProductError(f"{path}: expected one .SAFE folder in the zip, found {len(tops)}")
         self.name = tops.pop()
@@ -104,8 +107,10 @@ def read_safe(path: Path) -> Prepared:
     files = source.list()
     mtds = [f for f in files if f in ("MTD_MSIL1C.xml", "MTD_MSIL2A.xml")]
     if not mtds:
-        raise ProductError(f"{path}: not a Sentinel-2 L1C/L2A product (no MTD_MSIL1C.xml or "
-                           "MTD_MSIL2A.xml at its top)")  # fmt: skip
+        raise ProductError(
+            f"{path}: not a Sentinel-2 L1C/L2A product (no MTD_MSIL1C.xml or "
+            "MTD_MSIL2A.xml at its top)"
+        )
     mtd = mtds[0]
     level = "L1C" if mtd == "MTD_MSIL1C.xml" else "L2A"
     where = f"{source.path}/{mtd}"
@@ -119,8 +124,10 @@ def read_safe(path: Path) -> Prepared:
     granule_id = granules[0].get("granuleIdentifier") or image_files[0].split("/")[1]
     tile_mtd = f"GRANULE/{granule_id}/MTD_TL.xml"
     if tile_mtd not in files:
-        raise ProductError(f"{source.path}: incomplete product, granule {granule_id} "
-                           f"is missing ({tile_mtd} not found)")  # fmt: skip
+        raise ProductError(
+            f"{source.path}: incomplete product, granule {granule_id} "
+            f"is missing ({tile_mtd} not found)"
+        )
     tile_where = f"{source.path}/{tile_mtd}"
     tile = parse_xml(source, tile_mtd)
     crs_code = text(tile, "HORIZONTAL_CS_CODE", tile_where)
@@ -135,7 +142,9 @@ def read_safe(path: Path) -> Prepared:
             raise ProductError(f"{where}: no IMAGE_FILE for band {band.name}")
         relative += ".jp2"
         if relative not in files:
-            raise ProductError(f"{source.path}: incomplete product, band file {relative} is missing")
+            raise ProductError(
+                f"{source.path}: incomplete product, band file {relative} is missing"
+            )
         res = resolution_of(relative, band.resolution, level)
         entry: dict[str, Any] = {"path": source.measurement_path(relative)}
         if res != 10:
@@ -235,4 +244,5 @@ def read_footprint(root: ElementTree.Element, epsg: int, grid: dict[str, Any]) -
     lat, lon = [float(v) for v in values[0::2]], [float(v) for v in values[1::2]]
     xs, ys = to_utm.transform(lon, lat)
     shape = Polygon(zip(xs, ys, strict=True)).buffer(0).intersection(tile_box)
+    shape = set_precision(shape, 0.01)  # centimetres: no float noise in the documents
     return shape if isinstance(shape, Polygon) and not shape.is_empty else tile_box

@@ -92,18 +92,20 @@ def names_for(site: Site, date: str, platform: str, level: str) -> Names:
     tile = mgrs_tile(site.lon, site.lat, site.epsg)
     stamp, gstamp = sensing.strftime("%Y%m%dT%H%M%S"), generated.strftime("%Y%m%dT%H%M%S")
     absolute = 30000 + (day - dt.date(2026, 1, 1)).days * 14 + site.orbit
-    safe = (f"{platform}_MSI{level}_{stamp}_N{BASELINE.replace('.', '')}_R{site.orbit:03d}_"
-            f"T{tile}_{gstamp}.SAFE")  # fmt: skip
+    safe = (
+        f"{platform}_MSI{level}_{stamp}_N{BASELINE.replace('.', '')}_R{site.orbit:03d}_"
+        f"T{tile}_{gstamp}.SAFE"
+    )
     granule = f"{level}_T{tile}_A{absolute:06d}_{stamp}"
     return Names(safe, granule, f"T{tile}_{stamp}", tile, sensing, generated)
 
 
-def window_origin(site: Site) -> tuple[float, float]:
+def window_origin(site: Site, size: int = WINDOW_PX) -> tuple[float, float]:
     """Upper-left corner of the site's window, on the 60 m grid so all bands align."""
     east, north = Transformer.from_crs(4326, site.epsg, always_xy=True).transform(
         site.lon, site.lat
     )
-    half = WINDOW_PX * 10 / 2
+    half = size * 10 / 2
     return (round((east - half) / 60) * 60, round((north + half) / 60) * 60)
 
 
@@ -118,18 +120,25 @@ def write_jp2(path: Path, array: np.ndarray, epsg: int, ulx: float, uly: float, 
     """A lossless JPEG 2000 file with GeoJP2 georeferencing, as ESA ships them."""
     path.parent.mkdir(parents=True, exist_ok=True)
     profile = {
-        "driver": "JP2OpenJPEG", "width": array.shape[1], "height": array.shape[0],
-        "count": 1, "dtype": array.dtype.name, "crs": f"EPSG:{epsg}", "nodata": 0,
-        "transform": from_origin(ulx, uly, res, res), "QUALITY": 100, "REVERSIBLE": "YES",
-    }  # fmt: skip
+        "driver": "JP2OpenJPEG",
+        "width": array.shape[1],
+        "height": array.shape[0],
+        "count": 1,
+        "dtype": array.dtype.name,
+        "crs": f"EPSG:{epsg}",
+        "nodata": 0,
+        "transform": from_origin(ulx, uly, res, res),
+        "QUALITY": 100,
+        "REVERSIBLE": "YES",
+    }
     with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(path, "w", **profile) as dst:
         dst.write(array, 1)  # no .aux.xml side files: ESA ships none
 
 
 def footprint(site: Site, valid: np.ndarray) -> list[tuple[float, float]]:
     """(lat, lon) ring of the window's valid area, as MTD's EXT_POS_LIST lists it."""
-    ulx, uly = window_origin(site)
-    size = WINDOW_PX * 10
+    ulx, uly = window_origin(site, valid.shape[0])
+    size = valid.shape[0] * 10
     if valid.all():
         ring = [(0, 0), (size, 0), (size, size), (0, size)]
     else:  # the diagonal cut of the swath edge (see synth.make_scene)
@@ -141,8 +150,9 @@ def footprint(site: Site, valid: np.ndarray) -> list[tuple[float, float]]:
     return [(round(lat, 6), round(lon, 6)) for lon, lat in points]
 
 
-def write_product(out: Path, site: Site, date: str, platform: str, level: str,
-                  scene: synth.Scene) -> Path:  # fmt: skip
+def write_product(
+    out: Path, site: Site, date: str, platform: str, level: str, scene: synth.Scene
+) -> Path:
     """Write one SAFE folder (temp name, then rename: never a half-written product)."""
     from hub.data.mtd import product_xml, tile_xml
 
@@ -152,7 +162,7 @@ def write_product(out: Path, site: Site, date: str, platform: str, level: str,
         return final
     tmp = out / f".{names.safe}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    ulx, uly = window_origin(site)
+    ulx, uly = window_origin(site, scene.valid.shape[0])
     files = []
     for band_name, array in synth.band_arrays(scene, level, OFFSET).items():
         res = next(b.resolution for b in bands_for(level) if b.name == band_name)
@@ -162,15 +172,27 @@ def write_product(out: Path, site: Site, date: str, platform: str, level: str,
     granule_dir = tmp / "GRANULE" / names.granule
     (granule_dir / "QI_DATA").mkdir(exist_ok=True)
     (granule_dir / "MTD_TL.xml").write_text(
-        tile_xml(names, level, site.epsg, ulx, uly, WINDOW_PX, scene.cloud_cover, BASELINE)
+        tile_xml(
+            names, level, site.epsg, ulx, uly, scene.valid.shape[0], scene.cloud_cover, BASELINE
+        )
     )
     (tmp / f"MTD_MSI{level}.xml").write_text(
-        product_xml(names, level, platform, files, footprint(site, scene.valid),
-                    scene.cloud_cover, BASELINE, OFFSET, site.orbit)
-    )  # fmt: skip
+        product_xml(
+            names,
+            level,
+            platform,
+            files,
+            footprint(site, scene.valid),
+            scene.cloud_cover,
+            BASELINE,
+            OFFSET,
+            site.orbit,
+        )
+    )
     (tmp / "manifest.safe").write_text(
         f'<?xml version="1.0" encoding="UTF-8"?>\n<xfdu:XFDU xmlns:xfdu="urn:ccsds:schema:xfdu:1"'
-        f' version="esa/safe/sentinel/1.1/sentinel-2/msi/archive_l{level[1:].lower()}_user_product">'
+        f' version="esa/safe/sentinel/1.1/sentinel-2/msi/'
+        f'archive_l{level[1:].lower()}_user_product">'
         f"<informationPackageMap><xfdu:contentUnit textInfo={escape(repr(names.safe))}/>"
         f"</informationPackageMap></xfdu:XFDU>\n"
     )
@@ -188,8 +210,15 @@ def generate(out: Path, progress: Callable[[str], None] | None = None) -> list[P
     for site_name, date, platform, cloudiness in ACQUISITIONS:
         site = sites[site_name]
         day = dt.date.fromisoformat(date)
-        scene = synth.make_scene(site.name, date, day.timetuple().tm_yday, WINDOW_PX,
-                                 site.water_share, cloudiness, site.nodata_corner)  # fmt: skip
+        scene = synth.make_scene(
+            site.name,
+            date,
+            day.timetuple().tm_yday,
+            WINDOW_PX,
+            site.water_share,
+            cloudiness,
+            site.nodata_corner,
+        )
         for level in LEVELS:
             path = write_product(out, site, date, platform, level, scene)
             written.append(path)

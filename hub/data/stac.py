@@ -23,8 +23,15 @@ def is_stac_item(doc: dict[str, Any]) -> bool:
 
 def item_level(item: dict[str, Any], where: Path) -> str:
     props = item.get("properties", {})
-    hints = " ".join(str(v) for v in (props.get("s2:product_type"), props.get("processing:level"),
-                                      item.get("collection"), item.get("id"))).upper()  # fmt: skip
+    hints = " ".join(
+        str(v)
+        for v in (
+            props.get("s2:product_type"),
+            props.get("processing:level"),
+            item.get("collection"),
+            item.get("id"),
+        )
+    ).upper()
     for level, token in (("L2A", "L2A"), ("L2A", "MSI2A"), ("L1C", "L1C"), ("L1C", "MSI1C")):
         if token in hints:
             return level
@@ -77,7 +84,7 @@ def read_stac(path: Path) -> Prepared:
         epsg = epsg or item_epsg(item, asset)
         res = abs(float(transform[0]))
         grid = "default" if res == 10 else f"{res:g}m"
-        grids[grid] = {"shape": list(shape_), "transform": list(transform)[:6] + [0, 0, 1]}
+        grids[grid] = {"shape": list(shape_), "transform": [*list(transform)[:6], 0, 0, 1]}
         local = href if "://" in href else str((path.parent / href).resolve())
         files[band.name] = local.removeprefix("file://")
         measurements[band.name] = {"path": href} | ({} if grid == "default" else {"grid": grid})
@@ -125,6 +132,7 @@ def read_stac(path: Path) -> Prepared:
 
 def _tile(props: dict[str, Any], item: dict[str, Any]) -> str:
     if props.get("mgrs:utm_zone"):
-        return f"{props['mgrs:utm_zone']}{props.get('mgrs:latitude_band', '')}{props.get('mgrs:grid_square', '')}"
+        parts = ("mgrs:utm_zone", "mgrs:latitude_band", "mgrs:grid_square")
+        return "".join(str(props.get(key, "")) for key in parts)
     found = re.search(r"_T(\d{2}[A-Z]{3})_", str(props.get("s2:product_uri") or item.get("id")))
     return found.group(1) if found else ""

@@ -18,22 +18,41 @@ from hub.data.bands import bands_for
 WATER, FOREST, OPEN, BARE = 0, 1, 2, 3
 SCL_OF_CLASS = np.array([6, 4, 4, 5], dtype=np.uint8)
 
-SPECTRAL = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10",
-            "B11", "B12")  # fmt: skip
+SPECTRAL = (
+    "B01",
+    "B02",
+    "B03",
+    "B04",
+    "B05",
+    "B06",
+    "B07",
+    "B08",
+    "B8A",
+    "B09",
+    "B10",
+    "B11",
+    "B12",
+)
 # Bottom-of-atmosphere reflectance x 10000 per class and band (order of SPECTRAL)
-SPECTRA = np.array([
-    [400, 500, 600, 350, 300, 200, 180, 150, 140, 60, 5, 80, 60],  # water
-    [250, 300, 550, 280, 900, 2200, 2700, 2900, 3000, 1000, 10, 1500, 700],  # conifer forest
-    [300, 420, 720, 520, 1100, 2500, 3000, 3300, 3400, 1100, 10, 2200, 1200],  # bog, meadow
-    [1200, 1300, 1500, 1700, 1900, 2100, 2200, 2300, 2350, 900, 20, 2800, 2300],  # rock, town
-], dtype=np.float32)  # fmt: skip
-CLOUD = np.array([6000, 6500, 6700, 6800, 7000, 7100, 7200, 7300, 7300, 3000, 900, 5000, 3500],
-                 dtype=np.float32)  # fmt: skip
+SPECTRA = np.array(
+    [
+        [400, 500, 600, 350, 300, 200, 180, 150, 140, 60, 5, 80, 60],  # water
+        [250, 300, 550, 280, 900, 2200, 2700, 2900, 3000, 1000, 10, 1500, 700],  # conifer forest
+        [300, 420, 720, 520, 1100, 2500, 3000, 3300, 3400, 1100, 10, 2200, 1200],  # bog, meadow
+        [1200, 1300, 1500, 1700, 1900, 2100, 2200, 2300, 2350, 900, 20, 2800, 2300],  # rock, town
+    ],
+    dtype=np.float32,
+)
+CLOUD = np.array(
+    [6000, 6500, 6700, 6800, 7000, 7100, 7200, 7300, 7300, 3000, 900, 5000, 3500], dtype=np.float32
+)
 # What the atmosphere adds at the top (L1C) and how much of the surface signal gets through
-PATH_RADIANCE = np.array([1100, 850, 600, 400, 350, 300, 280, 250, 240, 80, 0, 120, 60],
-                         dtype=np.float32)  # fmt: skip
-TRANSMITTANCE = np.array([0.8, 0.85, 0.88, 0.9, 0.92, 0.93, 0.94, 0.95, 0.95, 0.5, 0.05,
-                          0.96, 0.96], dtype=np.float32)  # fmt: skip
+PATH_RADIANCE = np.array(
+    [1100, 850, 600, 400, 350, 300, 280, 250, 240, 80, 0, 120, 60], dtype=np.float32
+)
+TRANSMITTANCE = np.array(
+    [0.8, 0.85, 0.88, 0.9, 0.92, 0.93, 0.94, 0.95, 0.95, 0.5, 0.05, 0.96, 0.96], dtype=np.float32
+)
 RED_EDGE_AND_NIR = [4, 5, 6, 7, 8]  # bands that follow the vegetation's greenness
 
 
@@ -86,8 +105,15 @@ def greenness(day_of_year: int) -> float:
     return float(0.7 + 0.3 * np.exp(-(((day_of_year - 200) / 40.0) ** 2)))
 
 
-def make_scene(site: str, when: str, day_of_year: int, size: int, water_share: float,
-               cloudiness: float, nodata_corner: bool) -> Scene:  # fmt: skip
+def make_scene(
+    site: str,
+    when: str,
+    day_of_year: int,
+    size: int,
+    water_share: float,
+    cloudiness: float,
+    nodata_corner: bool,
+) -> Scene:
     """Render one acquisition: surface, season, clouds with shadows, atmosphere."""
     classes = land_cover(site, size, water_share)
     rng = np.random.default_rng(seed_of("scene", site, when))
@@ -128,8 +154,12 @@ def make_scene(site: str, when: str, day_of_year: int, size: int, water_share: f
     return Scene(
         boa={name: boa[..., i] for i, name in enumerate(SPECTRAL)},
         toa={name: toa[..., i] for i, name in enumerate(SPECTRAL)},
-        scl=scl, aot=aot, wvp=wvp, cloud_cover=round(cloud_cover, 2), valid=valid,
-    )  # fmt: skip
+        scl=scl,
+        aot=aot,
+        wvp=wvp,
+        cloud_cover=round(cloud_cover, 2),
+        valid=valid,
+    )
 
 
 def reduce(array: np.ndarray, factor: int, categorical: bool = False) -> np.ndarray:
@@ -139,7 +169,9 @@ def reduce(array: np.ndarray, factor: int, categorical: bool = False) -> np.ndar
     if categorical:
         return array[::factor, ::factor]
     h, w = array.shape
-    blocks = array[: h - h % factor, : w - w % factor].reshape(h // factor, factor, w // factor, factor)
+    blocks = array[: h - h % factor, : w - w % factor].reshape(
+        h // factor, factor, w // factor, factor
+    )
     return blocks.mean(axis=(1, 3))
 
 

@@ -56,3 +56,32 @@ def ensure_user_login(
         )
         conn.execute(sa.text(f"GRANT {group} TO {quoted}"))
     return role
+
+
+INGEST_GROUP = "agdc_manage"  # ODC's group that may add datasets and products
+
+
+def ensure_ingest_login(engine: sa.Engine, role: str, password: str) -> str:
+    """Create or update the platform's ingest login (writes the index, nothing else).
+
+    Used by `sdl data add` when it runs against an external PostgreSQL with a dedicated
+    admin account; workspaces never receive these credentials.
+    """
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,47}", role):
+        raise ValueError(f"ingest role {role!r}: use lowercase letters, digits and _")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,128}", password):
+        raise ValueError("database passwords must be 16-128 URL-safe characters")
+    quoted = engine.dialect.identifier_preparer.quote(role)
+    with engine.begin() as conn:
+        exists = conn.execute(
+            sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
+        ).first()
+        verb = "ALTER" if exists else "CREATE"
+        conn.execute(
+            sa.text(
+                f"{verb} ROLE {quoted} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT "
+                f"PASSWORD '{password}'"
+            )
+        )
+        conn.execute(sa.text(f"GRANT {INGEST_GROUP} TO {quoted}"))
+    return role

@@ -1,0 +1,152 @@
+"""`sdl data ...`: the index of the satellite archive, for admins (init, add, sample) and
+everyone (ls, show). Mounted into the `sdl` CLI by `cli.add_command(data)`."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from hub.errors import SdlError
+from hub.settings import Settings, load_settings
+
+
+def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --config/--data-dir and pass `settings` instead; SdlError -> clean exit 1."""
+
+    @click.option(
+        "--config",
+        type=click.Path(path_type=Path, exists=True, dir_okay=False),
+        help="Settings YAML file.",
+    )
+    @click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path),
+        help="Platform data dir (overrides the settings).",
+    )
+    @functools.wraps(command)
+    def wrapper(config: Path | None, data_dir: Path | None, **kwargs: Any) -> Any:
+        try:
+            settings = load_settings(
+                config, overrides={"data_dir": str(data_dir)} if data_dir else None
+            )
+            return command(settings=settings, **kwargs)
+        except SdlError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+@click.group("data")
+def data() -> None:
+    """The Earth-observation archive: Sentinel-2 products in the Open Data Cube index."""
+
+
+@data.command("init")
+@settings_options
+def init_cmd(settings: Settings) -> None:
+    """Create the index database, its schema and roles, and the s2_l1c/s2_l2a products."""
+    from hub.data.index import init_index
+
+    changed = init_index(settings)
+    click.echo(f"index ready ({', '.join(changed) + ' created' if changed else 'unchanged'})")
+
+
+@data.command("add")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="Products decoded/converted in parallel.",
+)
+@click.option(
+    "--convert",
+    type=click.Choice(["cog", "netcdf"]),
+    help="Write analysis-ready copies next to the archive and index those.",
+)
+@click.option("--crs", help="With --convert: store the copies in this CRS, e.g. EPSG:3006.")
+@settings_options
+def add_cmd(
+    settings: Settings, paths: tuple[str, ...], workers: int, convert: str | None, crs: str | None
+) -> None:
+    """Index SAFE folders/zips, STAC items and eo3 documents (files, folders or globs)."""
+    from hub.data.index import add, summary_table
+
+    console = Console(stderr=True)
+    result = add(paths, settings, workers=workers, convert=convert, crs=crs, console=console)
+    Console().print(summary_table(result))
+    if not result.ok:
+        sys.exit(1)
+
+
+@data.command("sample")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Where to write the SAFE folders [default: <archive>/sample].",
+)
+@settings_options
+def sample_cmd(settings: Settings, out: Path | None) -> None:
+    """Write a small deterministic Sentinel-2 sample over northern Sweden (then `add` it)."""
+    from hub.data.sample import generate
+
+    target = out or settings.archive / "sample"
+    written = generate(target, progress=lambda name: click.echo(f"  {name}", err=True))
+    click.echo(f"{len(written)} products in {target}; index them with: sdl data add {target}")
+
+
+DB_URL = click.option(
+    "--db-url",
+    envvar="SDL_DB_URL",
+    help="Read with this database URL (e.g. your read-only login) instead of as admin.",
+)
+
+
+@data.command("ls")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@DB_URL
+@settings_options
+def ls_cmd(settings: Settings, as_json: bool, db_url: str | None) -> None:
+    """What is indexed: datasets, time range and coverage per product."""
+    from hub.data.catalog import summarise
+
+    rows = summarise(settings, db_url)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table(title="Open Data Cube index")
+    for column in ("product", "datasets", "from", "to", "lon", "lat", "tiles"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["product"],
+            str(row["datasets"]),
+            row["from"],
+            row["to"],
+            row["lon"],
+            row["lat"],
+            ", ".join(row["tiles"]),
+        )
+    Console().print(table)
+
+
+@data.command("show")
+@click.argument("dataset_id")
+@DB_URL
+@settings_options
+def show_cmd(settings: Settings, dataset_id: str, db_url: str | None) -> None:
+    """One dataset's document (by id or label), as YAML."""
+    import yaml
+
+    from hub.data.catalog import find_dataset
+
+    click.echo(yaml.safe_dump(find_dataset(settings, dataset_id, db_url), sort_keys=False))

@@ -1,0 +1,336 @@
+"""Writing the Open Data Cube index: schema + products (`init_index`) and datasets (`add`).
+
+`add` is idempotent (a product already indexed from the same place is "unchanged") and
+atomic per product: metadata is parsed and every band decoded (and converted copies
+written) before one transaction inserts the dataset; any failure rejects that product
+with its reason, removes what it wrote, and the others continue.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import shutil
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hub.data.db import open_index
+from hub.data.eo3 import Prepared, ProductError, check_prepared, is_eo3, load_document, read_eo3
+from hub.errors import SdlError
+from hub.settings import Settings
+
+PRODUCTS_DIR = Path(__file__).parent / "products"
+METADATA_TYPE = "eo3_sdl.yaml"
+PRODUCT_FILES = ("s2_l1c.yaml", "s2_l2a.yaml")
+
+Status = Literal["added", "unchanged", "rejected"]
+
+
+@dataclass
+class Outcome:
+    """What happened to one input."""
+
+    source: str
+    status: Status
+    label: str = ""
+    product: str = ""
+    reason: str = ""
+
+
+@dataclass
+class AddResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def ok(self) -> bool:
+        """False when anything was rejected: the CLI then exits non-zero."""
+        return self.count("rejected") == 0
+
+
+# -- schema and products ----------------------------------------------------------------
+def ensure_products(index) -> list[str]:
+    """Add our metadata type and products if missing (unchanged ones are left alone)."""
+    changed = []
+    mdt_doc = yaml.safe_load((PRODUCTS_DIR / METADATA_TYPE).read_text())
+    if index.metadata_types.get_by_name(mdt_doc["name"]) is None:
+        index.metadata_types.add(index.metadata_types.from_doc(mdt_doc))
+        changed.append(mdt_doc["name"])
+    for name in PRODUCT_FILES:
+        doc = yaml.safe_load((PRODUCTS_DIR / name).read_text())
+        existing = index.products.get_by_name(doc["name"])
+        if existing is None:
+            index.products.add(index.products.from_doc(doc))
+            changed.append(doc["name"])
+        elif json.loads(json.dumps(existing.definition)) != json.loads(json.dumps(doc)):
+            index.products.update(index.products.from_doc(doc), allow_unsafe_updates=True)
+            changed.append(doc["name"])
+    return changed
+
+
+def init_index(settings: Settings) -> list[str]:
+    """Create the database, the ODC schema (and its agdc_* roles) and our products.
+
+    Returns what was created or updated (empty when everything was there already).
+    """
+    _forget_dynamic_indexes()
+    with open_index(settings, validate=False, create=True) as index:
+        created = (
+            ["schema"] if index.init_db(with_default_types=True, with_permissions=True) else []
+        )
+        return created + ensure_products(index)
+
+
+def _forget_dynamic_indexes() -> None:
+    """Work around datacube 1.9 keeping per-product indexes in its global table metadata.
+
+    They are created with each product, but also land on `agdc.dataset` in SQLAlchemy's
+    process-wide MetaData, so a later `init_db` of another database in the same process
+    creates them early and then fails with "relation dix_... already exists".
+    """
+    try:
+        from datacube.drivers.postgres import _schema
+
+        indexes = _schema.DATASET.indexes
+    except (ImportError, AttributeError):  # a datacube without the quirk (or the table)
+        return
+    for index in list(indexes):
+        if (index.name or "").startswith("dix_"):
+            indexes.discard(index)
+
+
+# -- inputs -----------------------------------------------------------------------------
+def expand(paths: Iterable[str | Path]) -> tuple[list[Path], list[Outcome]]:
+    """Files, folders and globs -> candidate products; names that match nothing are rejected."""
+    found: list[Path] = []
+    missing: list[Outcome] = []
+    for raw in paths:
+        text = str(raw)
+        matches = (
+            [Path(p) for p in sorted(glob.glob(text))] if any(c in text for c in "*?[") else []
+        )
+        for path in matches or [Path(text)]:
+            if not path.exists():
+                missing.append(Outcome(text, "rejected", reason="no such file or folder"))
+            elif path.is_dir() and not _is_product_dir(path):
+                found.extend(_scan(path))
+            else:
+                found.append(path)
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return unique, missing
+
+
+def _is_product_dir(path: Path) -> bool:
+    return path.suffix == ".SAFE" or any(path.glob("MTD_MSIL*.xml"))
+
+
+def _scan(folder: Path) -> list[Path]:
+    """Products inside a folder: .SAFE folders, .zip files, STAC/eo3 documents."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue  # temporary folders of an interrupted conversion
+        if (path.is_dir() and path.suffix == ".SAFE") or (
+            path.is_file()
+            and ".SAFE" not in str(path.relative_to(folder))
+            and (
+                path.suffix.lower() in (".zip", ".json") or path.name.endswith("odc-metadata.yaml")
+            )
+        ):
+            found.append(path)
+    return found
+
+
+def prepare(path: Path) -> Prepared:
+    """Read any supported input into a Prepared product, or say why it is not one."""
+    from hub.data.safe import is_safe, read_safe
+    from hub.data.stac import is_stac_item, read_stac
+
+    if is_safe(path):
+        return read_safe(path)
+    if path.is_file() and path.suffix.lower() in (".json", ".yaml", ".yml"):
+        doc = load_document(path)
+        if is_stac_item(doc):
+            return read_stac(path)
+        if is_eo3(doc):
+            return read_eo3(path)
+    raise ProductError(
+        f"{path}: not a Sentinel-2 SAFE product (.SAFE folder or .zip), "
+        "STAC item (.json) or eo3 dataset document (.yaml)"
+    )
+
+
+def _check_and_convert(item: Prepared, convert: str | None, crs: str | None) -> Prepared:
+    from hub.data.convert import convert as convert_product
+
+    check_prepared(item)
+    if convert:
+        converted = convert_product(item, convert, crs)
+        try:
+            check_prepared(converted)
+        except ProductError:
+            _remove_converted(converted)
+            raise
+        return converted
+    return item
+
+
+def _remove_converted(item: Prepared) -> None:
+    if "->" in item.kind:  # only ever delete what this run converted
+        shutil.rmtree(Path(next(iter(item.files.values()))).parent, ignore_errors=True)
+
+
+# -- adding -----------------------------------------------------------------------------
+def add(
+    paths: Iterable[str | Path],
+    settings: Settings,
+    workers: int = 1,
+    convert: str | None = None,
+    crs: str | None = None,
+    console: Console | None = None,
+) -> AddResult:
+    """Index SAFE products, STAC items and eo3 documents; see the module docstring."""
+    if convert not in (None, "cog", "netcdf"):
+        raise SdlError(f"--convert {convert!r}: use cog or netcdf")
+    if crs and not convert:
+        raise SdlError("--crs needs --convert: the archive itself is never reprojected")
+    if crs:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            CRS.from_user_input(crs)
+        except CRSError as exc:
+            raise SdlError(f"--crs {crs!r} is not a coordinate reference system ({exc})") from exc
+    console = console or Console(stderr=True)
+    started = time.monotonic()
+    inputs, outcomes = expand(paths)
+    result = AddResult(outcomes)
+    with open_index(settings) as index:
+        from datacube.index.hl import Doc2Dataset
+
+        resolver = Doc2Dataset(
+            index, products=["s2_l1c", "s2_l2a"], verify_lineage=False, skip_lineage=True
+        )
+        # 1. metadata only (cheap), so known products are not decoded or converted again
+        todo: list[Prepared] = []
+        seen: dict[str, str] = {}
+        for path in inputs:
+            try:
+                item = prepare(path)
+            except SdlError as exc:
+                result.outcomes.append(Outcome(str(path), "rejected", reason=str(exc)))
+                continue
+            known = seen.get(item.id) or _indexed_location(index, item.id)
+            if known is None:
+                seen[item.id] = item.location
+                todo.append(item)
+            elif known in (item.location, _converted_location(item, convert, crs)):
+                result.outcomes.append(
+                    Outcome(str(path), "unchanged", item.label, item.product, "already indexed")
+                )
+            else:
+                result.outcomes.append(
+                    Outcome(
+                        str(path),
+                        "rejected",
+                        item.label,
+                        item.product,
+                        f"duplicate: {item.label} is already indexed from {known}",
+                    )
+                )
+        # 2. decode (and convert) in parallel; 3. index each in its own transaction
+        with _progress(console) as progress, ThreadPoolExecutor(max(1, workers)) as pool:
+            task = progress.add_task("indexing", total=len(todo))
+            futures = {pool.submit(_check_and_convert, item, convert, crs): item for item in todo}
+            for future in as_completed(futures):
+                original = futures[future]
+                result.outcomes.append(_index_one(index, resolver, original, future))
+                progress.advance(task)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _converted_location(item: Prepared, convert: str | None, crs: str | None) -> str | None:
+    from hub.data.convert import output_dir
+
+    return (output_dir(item, convert, crs) / "odc-metadata.yaml").as_uri() if convert else None
+
+
+def _indexed_location(index, dataset_id: str) -> str | None:
+    dataset = index.datasets.get(dataset_id)
+    if dataset is None:
+        return None
+    return dataset.uri or "(no location)"
+
+
+def _index_one(index, resolver, original: Prepared, future) -> Outcome:
+    source = str(original.source)
+    try:
+        item: Prepared = future.result()
+    except SdlError as exc:
+        return Outcome(source, "rejected", original.label, original.product, str(exc))
+    except Exception as exc:  # a library failed on this product: reject it, go on
+        return Outcome(
+            source,
+            "rejected",
+            original.label,
+            original.product,
+            f"{source}: {type(exc).__name__}: {exc}",
+        )
+    try:
+        dataset, error = resolver(item.doc, item.location)
+        if error:
+            raise ProductError(f"{source}: the index refuses the document: {error}")
+        index.datasets.add(dataset, with_lineage=False)
+    except Exception as exc:
+        _remove_converted(item)
+        reason = str(exc) if isinstance(exc, SdlError) else f"{source}: {type(exc).__name__}: {exc}"
+        return Outcome(source, "rejected", item.label, item.product, reason)
+    return Outcome(source, "added", item.label, item.product)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal,
+    )
+
+
+def summary_table(result: AddResult) -> Table:
+    """Totals in the title; a row per input (only the rejected ones for big batches)."""
+    table = Table(
+        title=f"sdl data add: {result.count('added')} added, "
+        f"{result.count('unchanged')} unchanged, {result.count('rejected')} "
+        f"rejected in {result.seconds:.1f}s"
+    )
+    table.add_column("status")
+    table.add_column("product")
+    table.add_column("dataset")
+    table.add_column("reason / source", overflow="fold")
+    colours = {"added": "green", "unchanged": "dim", "rejected": "red"}
+    rows = sorted(result.outcomes, key=lambda o: (o.status != "rejected", o.status, o.label))
+    if len(rows) > 25:  # a big batch: only what needs attention
+        rows = [o for o in rows if o.status == "rejected"]
+    for o in rows:
+        table.add_row(
+            f"[{colours[o.status]}]{o.status}[/]", o.product, o.label, o.reason or o.source
+        )
+    return table
