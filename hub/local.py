@@ -159,7 +159,7 @@ def start_platform(settings: Settings, config_file: Path | None, say: Say) -> Pl
             init_index(settings, say)
         say("starting the proxy")
         proxy = _spawn(
-            ["configurable-http-proxy", "--ip", runtime.public_ip,
+            [sys.executable, "-m", "hub.proxy", "--ip", runtime.public_ip,
              "--port", str(runtime.public_port), "--api-ip", "127.0.0.1",
              "--api-port", str(runtime.proxy_api_port),
              "--default-target", f"http://127.0.0.1:{runtime.hub_port}",

@@ -27,6 +27,7 @@ from hub.spawners.gpu import visible_gpus
 from hub.spawners.limits import ResourceLimiter
 from hub.spawners.odc import workspace_database_url
 from hub.spawners.options import ProfileAwareMixin
+from hub.spawners.ports import allocate_port, release_port
 
 
 @cache
@@ -154,11 +155,13 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
         await asyncio.to_thread(self._prepare_home)
         self.apply_limits()
         self._odc_env = await asyncio.to_thread(self._odc_environment)
+        self.port = allocate_port()  # never random_port(): simultaneous spawns collide
         self.note(f"Starting JupyterLab ({self.profile_summary()}).")
         return await super().start()
 
     async def stop(self, now: bool = False) -> None:
         await super().stop(now=now)
+        release_port(self.port)
         await asyncio.to_thread(self.limiter.remove, self.cgroup_name)
 
     async def progress(self) -> AsyncIterator[dict[str, Any]]:
