@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -14,35 +12,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from hub import __version__
+from hub.cli_options import platform_options
 from hub.errors import SdlError
-from hub.settings import Settings, load_settings
+from hub.settings import Settings
 
 console = Console(stderr=True)
-
-
-def platform_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """`--config` and `--data-dir`, shared by every verb, turned into `settings`."""
-
-    @click.option(
-        "--config",
-        "config_file",
-        type=click.Path(path_type=Path, exists=True, dir_okay=False),
-        envvar="SDL_CONFIG",
-        help="Settings YAML merged over the built-in defaults.",
-    )
-    @click.option(
-        "--data-dir",
-        type=click.Path(path_type=Path, file_okay=False),
-        envvar="SDL_DATA_DIR",
-        help="Where homes, the archive, the index and hub state live.",
-    )
-    @wraps(command)
-    def wrapper(config_file: Path | None, data_dir: Path | None, **kwargs: Any) -> Any:
-        overrides = {"data_dir": str(data_dir.absolute())} if data_dir else {}
-        settings = load_settings(config_file, overrides=overrides)
-        return command(settings=settings, config_file=config_file, **kwargs)
-
-    return wrapper
 
 
 class SdlGroup(click.Group):
@@ -82,7 +56,7 @@ def up(
     def say(message: str) -> None:
         console.print(f"[cyan]sdl[/] {message}", highlight=False)
 
-    platform = start_platform(settings, config_file, say)
+    platform = start_platform(settings, config_file, say, with_sample=sample)
     console.print(f"\n[bold green]Space Data Lab is up:[/] {platform.runtime.public_url}")
     for line in login_help(settings):
         console.print(f"  {line}", highlight=False)
@@ -131,6 +105,8 @@ def _mount() -> None:
     """Verbs that live beside their modules."""
     from hub.data.cli import data
     from hub.kube.cli import profiles, render
+    from hub.quotas.cli import quota
+    from hub.workshops.cli import workshop
 
     @profiles.command("list")
     @platform_options
@@ -142,7 +118,7 @@ def _mount() -> None:
             who = ", ".join(profile.groups) or "everyone"
             click.echo(f"{profile.slug:10} {profile.summary():28} {who}")
 
-    for command in (data, profiles, render):
+    for command in (data, profiles, quota, render, workshop):
         cli.add_command(command)
 
 

@@ -133,7 +133,9 @@ def _spawn(
         )  # fmt: skip
 
 
-def start_platform(settings: Settings, config_file: Path | None, say: Say) -> Platform:
+def start_platform(
+    settings: Settings, config_file: Path | None, say: Say, with_sample: bool = True
+) -> Platform:
     """Start every part; on any failure stop what already runs and raise."""
     load_profiles(settings.profiles_dir)  # a malformed profile stops us before anything runs
     prepare_data_dir(settings)
@@ -156,7 +158,7 @@ def start_platform(settings: Settings, config_file: Path | None, say: Say) -> Pl
                 "starting PostgreSQL (embedded)" + (" — first start, initialising" if first else "")
             )
             platform.children.append(Child("PostgreSQL", pg.start(free_port()), pg.stop))
-            init_index(settings, say)
+            prepare_index(settings, with_sample, say)
         say("starting the proxy")
         proxy = _spawn(
             [sys.executable, "-m", "hub.proxy", "--ip", runtime.public_ip,
@@ -184,14 +186,17 @@ def start_platform(settings: Settings, config_file: Path | None, say: Say) -> Pl
     return platform
 
 
-def init_index(settings: Settings, say: Say) -> None:
-    """Create the ODC schema and roles on first start (later starts change nothing)."""
-    try:
-        from hub.data.index import init_index as create_index
-    except ImportError:  # the data layer is optional while it is being built
-        say("Open Data Cube data layer not installed; the index is not initialised")
-        return
-    create_index(settings)
+def prepare_index(settings: Settings, with_sample: bool, say: Say) -> None:
+    """The ODC schema and roles; on first start also the sample cube (later: nothing)."""
+    from rich.console import Console
+
+    from hub.data.firststart import prepare_index as prepare
+
+    result = prepare(settings, with_sample=with_sample, console=Console(stderr=True))
+    if result is not None:
+        if not result.ok:
+            raise SdlError("the sample cube could not be indexed; see the messages above")
+        say(f"sample cube indexed: {result.count('added')} Sentinel-2 datasets")
     say("Open Data Cube index ready")
 
 

@@ -93,7 +93,7 @@ def test_apply_hub_sets_urls_state_and_groups() -> None:
 def test_apply_auth_shared_password_admins_need_admin_password() -> None:
     c = Config()
     apply_auth(context(auth={"admin_users": ["ada"]}), c)
-    assert c.JupyterHub.authenticator_class == "shared-password"
+    assert c.JupyterHub.authenticator_class.endswith("WorkshopPasswordAuthenticator")
     assert c.SharedPasswordAuthenticator.user_password == "shared-pw"
     assert c.SharedPasswordAuthenticator.admin_password == "a" * 40
     assert c.Authenticator.admin_users == {"ada"}

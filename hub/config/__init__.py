@@ -15,9 +15,18 @@ from hub.config.hub import apply_hub
 from hub.config.quotas import apply_quotas
 from hub.config.services import apply_services
 from hub.config.spawner import apply_spawner
+from hub.config.workshops import apply_workshops
 
 # services first: later steps add their own services and roles to the lists it sets
-STEPS = (apply_hub, apply_auth, apply_spawner, apply_services, apply_quotas, apply_gateway)
+STEPS = (
+    apply_hub,
+    apply_auth,
+    apply_spawner,
+    apply_services,
+    apply_quotas,
+    apply_gateway,
+    apply_workshops,
+)
 
 
 def apply_all(ctx: HubContext, c: Config) -> None:

@@ -20,7 +20,8 @@ def apply_auth(ctx: HubContext, c: Config) -> None:
 
 
 def apply_shared_password(ctx: HubContext, c: Config) -> None:
-    c.JupyterHub.authenticator_class = "shared-password"
+    # the shared-password authenticator, plus workshop accounts with passwords of their own
+    c.JupyterHub.authenticator_class = "hub.workshops.auth.WorkshopPasswordAuthenticator"
     c.SharedPasswordAuthenticator.user_password = ctx.secrets["shared_password"]
     if ctx.settings.auth.admin_users:
         c.SharedPasswordAuthenticator.admin_password = ctx.secrets["admin_password"]

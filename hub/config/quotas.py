@@ -1,11 +1,102 @@
-"""The quota service as a hub service (filled in by the quotas work)."""
+"""The quota service as a hub service, its roles and scopes, and the spawn-time checks.
+
+Only sets values: the service, roles and scopes are appended to new lists/dicts built
+from what earlier steps set (never mutated in place).
+"""
 
 from __future__ import annotations
+
+import sys
+from typing import Any
 
 from traitlets.config import Config
 
 from hub.config.context import HubContext
 
+SERVICE = "quotas"
+READ_SCOPE = "custom:quotas:read"
+WRITE_SCOPE = "custom:quotas:write"
+ACCESS_SCOPE = f"access:services!service={SERVICE}"
+KUBE_PORT = 10101
+#: What the service itself needs from the hub API (polling users and their servers).
+SERVICE_SCOPES = ["list:users", "read:users", "read:servers", "list:groups", "read:groups"]
+
+
+def _get(c: Config, name: str, empty: Any) -> Any:
+    """An earlier step's value of c.JupyterHub.<name>, or `empty` if none set it."""
+    return c.JupyterHub.get(name, empty)
+
+
+def with_user_access(roles: list[dict[str, Any]], scope: str) -> list[dict[str, Any]]:
+    """`roles` with `scope` added to the default `user` role (created if no step set it)."""
+    found = next((r for r in roles if r.get("name") == "user"), None)
+    if found is None:
+        return [*roles, {"name": "user", "scopes": ["self", scope]}]
+    merged = {**found, "scopes": [*found.get("scopes", []), scope]}
+    return [merged if r is found else r for r in roles]
+
 
 def apply_quotas(ctx: HubContext, c: Config) -> None:
     """Register the quota service, its roles and the spawn-time checks."""
+    settings = ctx.settings
+    quotas = settings.quotas
+    c.QuotaChecker.enabled = quotas.enabled
+    if not quotas.enabled:
+        return
+    kubernetes = settings.mode == "kubernetes"
+    if quotas.port:
+        port = quotas.port
+    elif kubernetes:
+        port = KUBE_PORT
+    else:
+        from hub.netutil import free_port
+
+        port = free_port()
+    environment = {"SDL_DATA_DIR": str(settings.data_dir)}
+    config_file = getattr(ctx.runtime, "config_file", "") if ctx.runtime else ""
+    if config_file:
+        environment["SDL_CONFIG"] = config_file
+    service = {
+        "name": SERVICE,
+        "display": True,  # listed in the hub's Services menu
+        "url": f"http://127.0.0.1:{port}",
+        "command": [sys.executable, "-m", "hub.quotas"],
+        "environment": environment,
+        "oauth_client_allowed_scopes": [READ_SCOPE, WRITE_SCOPE],
+        "oauth_no_confirm": True,  # run by the platform: no "authorize?" page
+        "info": {"description": "Your quota and usage; admins: the quota console"},
+    }
+    c.JupyterHub.services = [*_get(c, "services", []), service]
+    c.JupyterHub.custom_scopes = {
+        **_get(c, "custom_scopes", {}),
+        READ_SCOPE: {"description": "Read every user's quota and usage."},
+        WRITE_SCOPE: {"description": "Change quota policies.", "subscopes": [READ_SCOPE]},
+    }
+    roles = [
+        *_get(c, "load_roles", []),
+        {
+            "name": "quotas-service",
+            "description": "The quota service polls users and their servers.",
+            "scopes": SERVICE_SCOPES,
+            "services": [SERVICE],
+        },
+        {
+            "name": "quota-admins",
+            "description": "Read and edit every quota without being a hub admin.",
+            "scopes": [READ_SCOPE, WRITE_SCOPE, ACCESS_SCOPE],
+            "groups": [quotas.admin_group],
+        },
+    ]
+    c.JupyterHub.load_roles = with_user_access(roles, ACCESS_SCOPE)
+    c.JupyterHub.template_vars = {
+        **_get(c, "template_vars", {}),
+        "sdl_quotas_url": f"{settings.hub.base_url.rstrip('/')}/services/{SERVICE}/",
+        "sdl_quotas_console_url": f"{settings.hub.base_url.rstrip('/')}/services/{SERVICE}/admin",
+    }
+    c.QuotaChecker.data_dir = str(settings.data_dir)
+    c.QuotaChecker.database_url = settings.database.url
+    c.QuotaChecker.database = quotas.database
+    c.QuotaChecker.defaults = quotas.defaults.to_json()
+    c.QuotaChecker.budget_window_days = quotas.budget_window_days
+    c.QuotaChecker.exempt_admins = quotas.exempt_admins
+    c.QuotaChecker.measure_homes = not kubernetes

@@ -3,45 +3,16 @@ everyone (ls, show). Mounted into the `sdl` CLI by `cli.add_command(data)`."""
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from hub.errors import SdlError
-from hub.settings import Settings, load_settings
-
-
-def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --config/--data-dir and pass `settings` instead; SdlError -> clean exit 1."""
-
-    @click.option(
-        "--config",
-        type=click.Path(path_type=Path, exists=True, dir_okay=False),
-        help="Settings YAML file.",
-    )
-    @click.option(
-        "--data-dir",
-        type=click.Path(path_type=Path),
-        help="Platform data dir (overrides the settings).",
-    )
-    @functools.wraps(command)
-    def wrapper(config: Path | None, data_dir: Path | None, **kwargs: Any) -> Any:
-        try:
-            settings = load_settings(
-                config, overrides={"data_dir": str(data_dir)} if data_dir else None
-            )
-            return command(settings=settings, **kwargs)
-        except SdlError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper
+from hub.cli_options import platform_options
+from hub.settings import Settings
 
 
 @click.group("data")
@@ -50,7 +21,7 @@ def data() -> None:
 
 
 @data.command("init")
-@settings_options
+@platform_options
 def init_cmd(settings: Settings) -> None:
     """Create the index database, its schema and roles, and the s2_l1c/s2_l2a products."""
     from hub.data.index import init_index
@@ -74,7 +45,7 @@ def init_cmd(settings: Settings) -> None:
     help="Write analysis-ready copies next to the archive and index those.",
 )
 @click.option("--crs", help="With --convert: store the copies in this CRS, e.g. EPSG:3006.")
-@settings_options
+@platform_options
 def add_cmd(
     settings: Settings, paths: tuple[str, ...], workers: int, convert: str | None, crs: str | None
 ) -> None:
@@ -94,7 +65,7 @@ def add_cmd(
     type=click.Path(path_type=Path),
     help="Where to write the SAFE folders [default: <archive>/sample].",
 )
-@settings_options
+@platform_options
 def sample_cmd(settings: Settings, out: Path | None) -> None:
     """Write a small deterministic Sentinel-2 sample over northern Sweden (then `add` it)."""
     from hub.data.sample import generate
@@ -114,7 +85,7 @@ DB_URL = click.option(
 @data.command("ls")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @DB_URL
-@settings_options
+@platform_options
 def ls_cmd(settings: Settings, as_json: bool, db_url: str | None) -> None:
     """What is indexed: datasets, time range and coverage per product."""
     from hub.data.catalog import summarise
@@ -142,7 +113,7 @@ def ls_cmd(settings: Settings, as_json: bool, db_url: str | None) -> None:
 @data.command("show")
 @click.argument("dataset_id")
 @DB_URL
-@settings_options
+@platform_options
 def show_cmd(settings: Settings, dataset_id: str, db_url: str | None) -> None:
     """One dataset's document (by id or label), as YAML."""
     import yaml

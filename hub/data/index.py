@@ -233,6 +233,10 @@ def add(
             except SdlError as exc:
                 result.outcomes.append(Outcome(str(path), "rejected", reason=str(exc)))
                 continue
+            except Exception as exc:  # malformed values deep in the metadata
+                reason = f"{path}: unreadable metadata ({type(exc).__name__}: {exc})"
+                result.outcomes.append(Outcome(str(path), "rejected", reason=reason))
+                continue
             known = seen.get(item.id) or _indexed_location(index, item.id)
             if known is None:
                 seen[item.id] = item.location

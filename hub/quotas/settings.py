@@ -2,8 +2,50 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.quotas.model import Policy
 
 
 class QuotaSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(
+        True, description="Run the quota service and check quotas at every spawn."
+    )
+    defaults: Policy = Field(
+        default_factory=Policy,
+        description="Platform-wide policy for fields no group or user sets; "
+        "a field left out is unlimited. Groups and users are edited in the admin console "
+        "or with `sdl quota set`.",
+    )
+    budget_window_days: int = Field(
+        30, ge=1, le=366, description="Rolling window of the CPU-hour budget, in days."
+    )
+    database: str = Field(
+        "sdl",
+        description="Database (on the platform's PostgreSQL) holding policies and usage.",
+    )
+    port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Port the quota service listens on (127.0.0.1); 0 picks a free one "
+        "locally and 10101 on Kubernetes.",
+    )
+    poll_interval: float = Field(
+        15, ge=0.5, le=3600, description="Seconds between usage polls of the hub API."
+    )
+    storage_scan_interval: float = Field(
+        300,
+        ge=1,
+        description="Seconds between measurements of home sizes (local mode).",
+    )
+    exempt_admins: bool = Field(
+        True, description="Hub admins are not limited by quotas (they are still shown)."
+    )
+    admin_group: str = Field(
+        "quota-admins",
+        description="Members of this hub group may read and edit every quota without "
+        "being hub admins (custom:quotas:read / custom:quotas:write).",
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hub.data.cli import data
+from hub.cli import cli
 from hub.data.convert import convert
 from hub.data.index import add, init_index
 from hub.data.safe import read_safe
@@ -192,19 +192,21 @@ def test_cli_exit_codes(indexed, settings, tmp_path) -> None:
     bad = tmp_path / "x.txt"
     bad.write_text("x")
     args = ["--data-dir", str(settings.data_dir)]
-    result = runner.invoke(data, ["add", str(bad), *args])
+    result = runner.invoke(cli, ["data", "add", str(bad), *args])
     assert result.exit_code == 1 and "not a Sentinel-2" in result.output
-    result = runner.invoke(data, ["add", str(settings.archive / "sample"), "--workers", "2", *args])
+    result = runner.invoke(
+        cli, ["data", "add", str(settings.archive / "sample"), "--workers", "2", *args]
+    )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(data, ["ls", "--json", *args])
+    result = runner.invoke(cli, ["data", "ls", "--json", *args])
     rows = {row["product"]: row for row in json.loads(result.output)}
     assert rows["s2_l2a"]["datasets"] >= len(ACQUISITIONS)
     assert {"33WXP", "34WET"} <= set(rows["s2_l1c"]["tiles"])
     label = next((settings.archive / "sample").glob("S2C_MSIL1C_*.SAFE")).name.removesuffix(".SAFE")
-    result = runner.invoke(data, ["show", label, *args])
+    result = runner.invoke(cli, ["data", "show", label, *args])
     assert result.exit_code == 0 and "B10" in result.output and "location: file://" in result.output
-    result = runner.invoke(data, ["show", "nothing-like-this", *args])
-    assert result.exit_code == 1 and "no dataset" in result.output
+    result = runner.invoke(cli, ["data", "show", "nothing-like-this", *args])
+    assert result.exit_code == 2 and "no dataset" in result.output  # an SdlError: exit 2
 
 
 def test_first_start_indexes_the_sample_once(settings, indexed, tmp_path) -> None:
@@ -264,3 +266,19 @@ def yaml_id(path: Path) -> str:
     import yaml
 
     return yaml.safe_load(path.read_text())["id"]
+
+
+def test_malformed_values_and_xml(indexed, settings, fresh_product, row_counts) -> None:
+    bad_number, bad_xml = fresh_product(), fresh_product()
+    mtd = bad_number / "MTD_MSIL2A.xml"
+    text = mtd.read_text()
+    start = text.index("<Cloud_Coverage_Assessment>") + len("<Cloud_Coverage_Assessment>")
+    mtd.write_text(text[:start] + "cloudy" + text[text.index("</Cloud_Coverage_Assessment>") :])
+    tile = next(bad_xml.rglob("MTD_TL.xml"))
+    tile.write_text(tile.read_text()[:300])
+    before = row_counts()
+    result = add([bad_number, bad_xml], settings)
+    reasons = " | ".join(rejected(result))
+    assert "unreadable metadata (ValueError" in reasons and str(bad_number) in reasons
+    assert f"{tile}: not well-formed XML" in reasons
+    assert row_counts() == before

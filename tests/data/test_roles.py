@@ -109,9 +109,9 @@ def test_users_can_list_with_their_login(settings, user_url: str) -> None:
 
     from click.testing import CliRunner
 
-    from hub.data.cli import data
+    from hub.cli import cli
 
     args = ["--data-dir", str(settings.data_dir), "--db-url", user_url]
-    result = CliRunner().invoke(data, ["ls", "--json", *args])
+    result = CliRunner().invoke(cli, ["data", "ls", "--json", *args])
     assert result.exit_code == 0, result.output
     assert {row["product"] for row in json.loads(result.output)} == {"s2_l1c", "s2_l2a"}

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.support.optional import missing as missing_part
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -39,11 +39,13 @@ def require_chromium() -> None:
     """Skip the calling test with a clear reason unless a browser can be driven."""
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
     if missing:
-        pytest.skip(f"Chromium not installed ({', '.join(missing)} missing): {INSTALL_HINT}")
+        missing_part(
+            "browser", f"Chromium not installed ({', '.join(missing)} missing): {INSTALL_HINT}"
+        )
     try:
         import selenium  # noqa: F401
     except ImportError:
-        pytest.skip("selenium not installed: pip install 'selenium>=4.20,<5'")
+        missing_part("browser", "selenium not installed: pip install 'selenium>=4.20,<5'")
 
 
 @contextlib.contextmanager

@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
-import pytest
 import requests
+
+from tests.support.optional import missing
 
 OIDC_DIR = Path(__file__).resolve().parent.parent / "oidc"
 PROVIDER_JS = OIDC_DIR / "provider.mjs"
@@ -46,9 +47,7 @@ def _node_version(node: str) -> tuple[int, ...]:
 
 
 def _unavailable(reason: str) -> None:
-    if os.environ.get("SDL_TEST_REQUIRE_OIDC") == "1":
-        pytest.fail(f"{reason} (SDL_TEST_REQUIRE_OIDC=1)", pytrace=False)
-    pytest.skip(reason)
+    missing("oidc", reason)
 
 
 def require_provider() -> str:

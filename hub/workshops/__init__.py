@@ -1,0 +1,12 @@
+"""Workshops: instructors set up an event, let participants in and hand out notebooks.
+
+A hub service (`hub.workshops.service`) owns the workshops, its own tables in the
+`sdl_workshops` database and the versioned template sets in `<data_dir>/workshops`.
+Instructors act only through it; it checks that they own the workshop they touch.
+Files reach a participant's home only through `hub.workshops.handout`, run as that
+participant's OS user, so nothing is ever written there with root's rights.
+"""
+
+SERVICE_NAME = "workshops"
+INSTRUCTORS_GROUP = "instructors"
+GROUP_PREFIX = "ws-"  # hub group of a workshop's participants: ws-<name>

@@ -1,0 +1,148 @@
+"""The REST API under /services/workshops/api/ (JSON; hub tokens or the page's cookie).
+
+GET    api/workshops                         your workshops (admins: all)
+POST   api/workshops                         create {name, starts_at, ends_at, ...}
+GET    api/workshops/<name>                  workshop + who received which version
+PATCH  api/workshops/<name>                  change title/times/profiles/quota
+DELETE api/workshops/<name>
+POST   api/workshops/<name>/participants     {"users": [...]}
+DELETE api/workshops/<name>/participants/<user>
+POST   api/workshops/<name>/accounts         {"count": N} → passwords, once
+PUT    api/workshops/<name>/template         zip body, or {"kind": "builtin"|"git", ...}
+POST   api/workshops/<name>/handout
+POST   api/workshops/<name>/reset            {"user": ..., "path": ...}
+GET    api/me                                the workshops you take part in
+POST   api/join                              {"code": ...}
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from tornado import web
+
+from hub.workshops.base import JSONHandler
+from hub.workshops.model import TemplateChoice, WorkshopError, nbgitpuller_link
+
+
+class WorkshopsAPI(JSONHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        actor = await self.actor()
+        self.reply([w.public() for w in self.manager.listing(actor)])
+
+    @web.authenticated
+    async def post(self) -> None:
+        workshop = await self.manager.create(await self.actor(), self.body())
+        self.reply(workshop.public(), 201)
+
+
+class WorkshopAPI(JSONHandler):
+    @web.authenticated
+    async def get(self, name: str) -> None:
+        status = self.manager.status(await self.actor(), name)
+        workshop = status["workshop"]
+        if workshop["template_kind"] == "git":
+            status["nbgitpuller_link"] = nbgitpuller_link(
+                self.manager.public_url, workshop["template_url"], workshop["template_ref"]
+            )
+        self.reply(status)
+
+    @web.authenticated
+    async def patch(self, name: str) -> None:
+        workshop = await self.manager.update(await self.actor(), name, self.body())
+        self.reply(workshop.public())
+
+    @web.authenticated
+    async def delete(self, name: str) -> None:
+        await self.manager.delete(await self.actor(), name)
+        self.set_status(204)
+        self.finish()
+
+
+class ParticipantsAPI(JSONHandler):
+    @web.authenticated
+    async def post(self, name: str) -> None:
+        users = self.body().get("users")
+        if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
+            raise WorkshopError('give the participants as {"users": ["name", ...]}')
+        added = await self.manager.add_participants(await self.actor(), name, users)
+        self.reply({"added": added})
+
+    @web.authenticated
+    async def delete(self, name: str, username: str) -> None:
+        await self.manager.remove_participant(await self.actor(), name, username)
+        self.set_status(204)
+        self.finish()
+
+
+class AccountsAPI(JSONHandler):
+    @web.authenticated
+    async def post(self, name: str) -> None:
+        count = self.body().get("count")
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise WorkshopError('give the number of accounts as {"count": N}')
+        self.reply(await self.manager.create_accounts(await self.actor(), name, count), 201)
+
+
+class TemplateAPI(JSONHandler):
+    @web.authenticated
+    async def put(self, name: str) -> None:
+        self.check_body_size()
+        actor = await self.actor()
+        kind = self.request.headers.get("Content-Type", "").split(";")[0].strip()
+        if kind in ("application/zip", "application/octet-stream"):
+            workshop = await self.manager.upload(actor, name, self.request.body, [])
+        else:
+            try:
+                choice = TemplateChoice.model_validate(self.body())
+            except ValidationError as exc:
+                raise WorkshopError(str(exc.errors()[0]["msg"])) from None
+            if choice.kind == "upload":
+                raise WorkshopError("send the zip itself with Content-Type: application/zip")
+            workshop = await self.manager.set_template(actor, name, choice)
+        self.reply(workshop.public())
+
+
+class HandoutAPI(JSONHandler):
+    @web.authenticated
+    async def post(self, name: str) -> None:
+        self.reply(await self.manager.handout(await self.actor(), name))
+
+
+class ResetAPI(JSONHandler):
+    @web.authenticated
+    async def post(self, name: str) -> None:
+        actor = await self.actor()
+        body = self.body()
+        username = str(body.get("user") or actor.name)
+        path = str(body.get("path") or "")
+        self.reply(await self.manager.reset(actor, name, username, path))
+
+
+class MeAPI(JSONHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        self.reply(self.manager.mine(self.current_user["name"]))
+
+
+class JoinAPI(JSONHandler):
+    @web.authenticated
+    async def post(self) -> None:
+        workshop = await self.manager.join(self.current_user["name"], str(self.body().get("code")))
+        self.reply({"joined": workshop.name})
+
+
+def api_routes(prefix: str) -> list[tuple[str, type]]:
+    name = r"([a-z][a-z0-9-]{1,28}[a-z0-9])"
+    return [
+        (rf"{prefix}api/workshops", WorkshopsAPI),
+        (rf"{prefix}api/workshops/{name}", WorkshopAPI),
+        (rf"{prefix}api/workshops/{name}/participants", ParticipantsAPI),
+        (rf"{prefix}api/workshops/{name}/participants/([^/]+)", ParticipantsAPI),
+        (rf"{prefix}api/workshops/{name}/accounts", AccountsAPI),
+        (rf"{prefix}api/workshops/{name}/template", TemplateAPI),
+        (rf"{prefix}api/workshops/{name}/handout", HandoutAPI),
+        (rf"{prefix}api/workshops/{name}/reset", ResetAPI),
+        (rf"{prefix}api/me", MeAPI),
+        (rf"{prefix}api/join", JoinAPI),
+    ]
