@@ -73,11 +73,19 @@ def wait_for(
     driver: Any, condition: Callable[[Any], Any], timeout: float = 30, what: str = ""
 ) -> Any:
     """WebDriverWait with a message that says what we waited for and where we were."""
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        TimeoutException,
+    )
     from selenium.webdriver.support.ui import WebDriverWait
 
+    # a page that is being replaced answers with stale or missing elements: poll again
+    ignored = (NoSuchElementException, StaleElementReferenceException)
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.25).until(condition)
+        return WebDriverWait(
+            driver, timeout, poll_frequency=0.25, ignored_exceptions=ignored
+        ).until(condition)
     except TimeoutException:
         raise AssertionError(
             f"timed out after {timeout:.0f}s waiting for {what or condition!r} "
