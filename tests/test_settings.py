@@ -144,3 +144,21 @@ def test_configuration_reference_in_docs_is_current() -> None:
     documented = (PACKAGE_DIR.parent / "docs" / "configuration.md").read_text()
     fix = "run: sdl config reference > docs/configuration.md"
     assert documented == configuration_reference(), fix
+
+
+def test_kubernetes_hub_needs_its_secrets_from_the_environment() -> None:
+    from hub.config.context import kubernetes_secrets
+
+    with pytest.raises(SettingsError, match="auth.shared_password: required on Kubernetes"):
+        kubernetes_secrets(settings_from_dict({"mode": "kubernetes"}))
+    secrets = kubernetes_secrets(load_settings(None, environ={"SDL_SHARED_PASSWORD": "pw-12345"}))
+    assert secrets["shared_password"] == "pw-12345"
+
+
+def test_oidc_on_kubernetes_needs_an_explicit_callback_url() -> None:
+    from hub.config.auth import callback_url
+
+    ctx = HubContext(settings_from_dict({"auth": {"type": "oidc"}}), None, SECRETS)
+    with pytest.raises(SettingsError, match="callback_url: required on Kubernetes"):
+        callback_url(ctx)
+    assert callback_url(context()) == "http://127.0.0.1:18000/hub/oauth_callback"

@@ -35,9 +35,7 @@ def apply_oidc(ctx: HubContext, c: Config) -> None:
     c.JupyterHub.authenticator_class = "generic-oauth"
     c.GenericOAuthenticator.client_id = oidc.client_id
     c.GenericOAuthenticator.client_secret = ctx.secrets["oidc_client_secret"]
-    c.GenericOAuthenticator.oauth_callback_url = (
-        oidc.callback_url or f"{ctx.runtime.public_url}/hub/oauth_callback"
-    )
+    c.GenericOAuthenticator.oauth_callback_url = callback_url(ctx)
     c.GenericOAuthenticator.authorize_url = endpoints["authorization_endpoint"]
     c.GenericOAuthenticator.token_url = endpoints["token_endpoint"]
     c.GenericOAuthenticator.userdata_url = endpoints["userinfo_endpoint"]
@@ -50,6 +48,14 @@ def apply_oidc(ctx: HubContext, c: Config) -> None:
     c.GenericOAuthenticator.admin_groups = set(oidc.admin_groups)
     c.GenericOAuthenticator.allowed_groups = set(oidc.allowed_groups)
     c.GenericOAuthenticator.allow_all = oidc.allow_all
+
+
+def callback_url(ctx: HubContext) -> str:
+    if ctx.settings.auth.oidc.callback_url:
+        return ctx.settings.auth.oidc.callback_url
+    if ctx.runtime is None:
+        raise SettingsError("auth.oidc.callback_url: required on Kubernetes (the public URL)")
+    return f"{ctx.runtime.public_url}/hub/oauth_callback"
 
 
 def discover(oidc: OidcSettings) -> dict[str, str]:

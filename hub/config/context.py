@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hub.errors import SettingsError
 from hub.runtime import Runtime
 from hub.secrets import SecretStore
 from hub.settings import Settings
@@ -15,8 +16,10 @@ MIN_ADMIN_PASSWORD = 32  # SharedPasswordAuthenticator refuses shorter ones
 
 @dataclass(frozen=True)
 class HubContext:
+    """`runtime` is None on Kubernetes, where the z2jh chart decides ports and URLs."""
+
     settings: Settings
-    runtime: Runtime
+    runtime: Runtime | None
     secrets: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -35,5 +38,19 @@ def platform_secrets(settings: Settings) -> dict[str, str]:
         "db_login_key": store.get("db_login_key"),
         "cookie_secret_file": str(store.path("cookie_secret")),
         "proxy_token": store.get("proxy_token"),
+        "oidc_client_secret": auth.oidc.client_secret,
+    }
+
+
+def kubernetes_secrets(settings: Settings) -> dict[str, str]:
+    """Secrets in the hub pod: only from the settings/environment (a Kubernetes Secret)."""
+    auth = settings.auth
+    if auth.type == "shared-password" and not auth.shared_password:
+        raise SettingsError(
+            "auth.shared_password: required on Kubernetes (set SDL_SHARED_PASSWORD from a Secret)"
+        )
+    return {
+        "shared_password": auth.shared_password,
+        "admin_password": auth.admin_password,
         "oidc_client_secret": auth.oidc.client_secret,
     }

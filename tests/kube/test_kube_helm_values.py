@@ -100,6 +100,9 @@ def test_extra_config_runs_and_configures_the_spawner(
     settings_file = tmp_path / "settings.yaml"
     settings_file.write_text(yaml.safe_dump(dig(z2jh, "hub.extraFiles.sdl-settings.data")))
     monkeypatch.setenv("SDL_SETTINGS_FILE", str(settings_file))
+    secret_ref = dig(z2jh, "hub.extraEnv.SDL_SHARED_PASSWORD")["valueFrom"]["secretKeyRef"]
+    assert secret_ref["name"] == "sdl-hub-auth"
+    monkeypatch.setenv("SDL_SHARED_PASSWORD", "from-the-secret")  # what the pod would get
     assert dig(z2jh, "hub.extraEnv.SDL_SETTINGS_FILE") == "/etc/sdl/settings.yaml"
     c = Config()
     for snippet in dig(z2jh, "hub.extraConfig").values():
@@ -107,6 +110,8 @@ def test_extra_config_runs_and_configures_the_spawner(
     assert c.JupyterHub.spawner_class is SdlKubeSpawner
     assert c.KubeSpawner.start_timeout == 300
     assert c.SdlKubeSpawner.profiles
+    assert c.SharedPasswordAuthenticator.user_password == "from-the-secret"
+    assert c.Spawner.post_stop_hook is not None  # a stopped server takes its Dask clusters
 
 
 def test_settings_document_validates(z2jh: dict) -> None:

@@ -1,0 +1,35 @@
+"""The hub pod's configuration on Kubernetes, run from z2jh's `hub.extraConfig`.
+
+The chart owns ports, URLs, the proxy and the hub database; we apply what the settings
+say about login, workspaces and the stop hook, from the same settings document and the
+same apply steps as `sdl up`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from traitlets.config import Config
+
+from hub.config.auth import apply_auth
+from hub.config.context import HubContext, kubernetes_secrets
+from hub.kube.config import apply_kubernetes
+from hub.settings import Settings, load_settings
+from hub.spawners.lifecycle import post_stop_hook
+
+DEFAULT_SETTINGS_FILE = "/etc/sdl/settings.yaml"
+
+
+def apply_z2jh(settings: Settings, c: Config) -> None:
+    ctx = HubContext(settings, None, kubernetes_secrets(settings))
+    apply_auth(ctx, c)
+    apply_kubernetes(settings, c)
+    c.Spawner.post_stop_hook = post_stop_hook
+
+
+def load_z2jh_settings(environ: dict[str, str] | None = None) -> Settings:
+    """The settings file mounted from a ConfigMap; secrets from the pod's environment."""
+    env = dict(os.environ if environ is None else environ)
+    path = Path(env.get("SDL_SETTINGS_FILE", DEFAULT_SETTINGS_FILE))
+    return load_settings(path, overrides={"mode": "kubernetes"}, environ=env)
