@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import platform as pyplatform
@@ -73,6 +74,12 @@ def one_run(gateway: Any, workers: int) -> dict[str, float]:
     while cluster_processes(name):
         time.sleep(0.05)
     stopped = time.perf_counter() - t2
+    # dask_gateway's client deadlocks when a cluster's internal Gateway is garbage
+    # collected on its own event-loop thread (its __del__ waits on that loop): close it
+    # here and collect on this thread
+    cluster.close()
+    del cluster, client
+    gc.collect()
     return {"start": started, "scale": scaled, "stop": stopped}
 
 
@@ -91,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         hub = HubClient(platform.url)
         hub.login("bench", SHARED_PASSWORD)
         hub.spawn("bench", {"profile": "small"})
-        gateway = gateway_as(server_environment("bench"), hub.new_token("bench"))
+        gateway = gateway_as(server_environment("bench", platform.data_dir), hub.new_token("bench"))
         one_run(gateway, args.workers)  # warm-up (disk caches, imports): not counted
         for i in range(args.runs):
             runs.append(one_run(gateway, args.workers))

@@ -149,7 +149,7 @@ def test_configuration_reference_in_docs_is_current() -> None:
 def test_kubernetes_hub_needs_its_secrets_from_the_environment() -> None:
     from hub.config.context import kubernetes_secrets
 
-    with pytest.raises(SettingsError, match="auth.shared_password: required on Kubernetes"):
+    with pytest.raises(SettingsError, match=r"auth\.shared_password: required on Kubernetes"):
         kubernetes_secrets(settings_from_dict({"mode": "kubernetes"}))
     secrets = kubernetes_secrets(load_settings(None, environ={"SDL_SHARED_PASSWORD": "pw-12345"}))
     assert secrets["shared_password"] == "pw-12345"

@@ -1,0 +1,110 @@
+"""The embedded gateway's backend: local processes, one OS account per user, user limits.
+
+Clusters run as the same OS account as the user's workspace (`sdl-<name>`), in a
+working dir that account owns, so the OS keeps users' clusters and files apart exactly
+as it keeps their workspaces apart.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dask_gateway_server.backends.base import PublicException
+from dask_gateway_server.backends.local import LocalBackend
+from traitlets import Bool, Unicode, default
+
+from hub.gateway.dashboard import DashboardRoutes
+from hub.gateway.usage import UserLimitsMixin
+from hub.spawners.accounts import os_username
+
+
+class SdlLocalBackend(UserLimitsMixin, DashboardRoutes, LocalBackend):
+    """LocalBackend that maps users to their workspace accounts and enforces user totals."""
+
+    run_as_os_users = Bool(
+        config=True,
+        help="""Run each user's schedulers and workers as their OS account (needs root).
+
+        Off: everything runs as the gateway's own user (the single-person fallback,
+        matching the spawner's).""",
+    )
+    os_user_prefix = Unicode(
+        "sdl-", config=True, help="Prefix of the OS accounts made for platform users."
+    )
+
+    @default("run_as_os_users")
+    def _default_run_as_os_users(self) -> bool:
+        return os.geteuid() == 0
+
+    def os_account(self, username: str) -> pwd.struct_passwd:
+        """The OS account of a platform user; it exists once their workspace has started."""
+        if not self.run_as_os_users:
+            return pwd.getpwuid(os.getuid())
+        name = os_username(username, self.os_user_prefix)
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            raise PublicException(
+                f"User {username} has no workspace account ({name}) yet: start your "
+                "workspace once, then create clusters from it."
+            ) from None
+
+    async def start_cluster(self, user: Any, cluster_options: dict[str, Any]) -> str:
+        self.os_account(user.name)  # refuse early, with a reason, not at process start
+        return await super().start_cluster(user, cluster_options)
+
+    def setup_working_directory(self, cluster: Any) -> str:
+        """A private working dir owned by the user's account (replaces upstream's, which
+        chowns `/` when run as root: it extends its path list with a string)."""
+        account = self.os_account(cluster.username)
+        base = Path(self.clusters_directory or "/tmp/sdl-dask-clusters")
+        base.mkdir(parents=True, exist_ok=True)
+        base.chmod(0o711)  # users pass through to their own dir, cannot list others
+        workdir = base / cluster.name
+        certs = Path(self.get_certs_directory(str(workdir)))
+        logs = Path(self.get_logs_directory(str(workdir)))
+        created: list[Path] = []
+        for folder in (workdir, certs, logs):
+            folder.mkdir(mode=0o700, exist_ok=False)
+            created.append(folder)
+        cert_path, key_path = self._get_tls_paths(str(workdir))
+        for path, data in ((cert_path, cluster.tls_cert), (key_path, cluster.tls_key)):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            created.append(Path(path))
+        if self.run_as_os_users:
+            for path in created:
+                os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
+        self.log.debug("Working directory %s for cluster %s created", workdir, cluster.name)
+        return str(workdir)
+
+    def set_file_permissions(self, paths: list[str], username: str) -> None:
+        """Unused: setup_working_directory chowns what it creates (never a parent)."""
+
+    def make_preexec_fn(self, cluster: Any) -> Callable[[], None]:
+        workdir = cluster.state["workdir"]
+        if not self.run_as_os_users:
+            return lambda: os.chdir(workdir)
+        account = self.os_account(cluster.username)
+        groups = [g.gr_gid for g in grp.getgrall() if account.pw_name in g.gr_mem]
+
+        def preexec() -> None:  # runs in the child, before exec
+            os.setgid(account.pw_gid)
+            os.setgroups([account.pw_gid, *groups])
+            os.setuid(account.pw_uid)
+            os.chdir(workdir)
+
+        return preexec
+
+    def get_env(self, cluster: Any) -> dict[str, str]:
+        env = super().get_env(cluster)
+        account = self.os_account(cluster.username)
+        env["USER"] = account.pw_name
+        env["HOME"] = cluster.state.get("workdir", "/tmp")
+        return env
