@@ -20,27 +20,13 @@ import numpy as np
 import xarray as xr
 
 from hub.data.bands import SCL_INVALID
+from hub.data.bands import SPECTRAL as REFLECTANCE_BANDS
 from hub.errors import SdlError
 
 DEFAULT_CRS = "EPSG:3006"  # SWEREF 99 TM
 DEFAULT_BANDS = ("red", "green", "blue", "nir")
 #: One time step per chunk, 2048 px squares (~8 MB of uint16): good for Dask Gateway workers.
 DEFAULT_CHUNKS = {"time": 1, "x": 2048, "y": 2048}
-REFLECTANCE_BANDS = {
-    "B01",
-    "B02",
-    "B03",
-    "B04",
-    "B05",
-    "B06",
-    "B07",
-    "B08",
-    "B8A",
-    "B09",
-    "B10",
-    "B11",
-    "B12",
-}
 
 
 class QueryError(SdlError, ValueError):

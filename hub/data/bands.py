@@ -52,6 +52,9 @@ BANDS: tuple[Band, ...] = (
     Band("WVP", 20, ("wvp", "water_vapour_pressure", "water_vapor"), units="cm", levels=("L2A",)),
 )
 
+#: The 13 spectral bands in ESA's order (B01 ... B8A, B09 ... B12).
+SPECTRAL: tuple[str, ...] = tuple(b.name for b in BANDS if b.wavelength)
+
 #: Sen2Cor scene classification (SCL) values, as ESA documents them.
 SCL_CLASSES: dict[int, str] = {
     0: "no_data",

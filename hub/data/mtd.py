@@ -8,27 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hub.data.bands import BANDS, SCL_CLASSES
+from hub.data.bands import BANDS, SCL_CLASSES, SPECTRAL
 
 if TYPE_CHECKING:
     from hub.data.sample import Names
 
 PSD = "https://psd-14.sentinel2.eo.esa.int/PSD"
-SPECTRAL_ORDER = (
-    "B01",
-    "B02",
-    "B03",
-    "B04",
-    "B05",
-    "B06",
-    "B07",
-    "B08",
-    "B8A",
-    "B09",
-    "B10",
-    "B11",
-    "B12",
-)
 
 
 def _time(value) -> str:
@@ -55,7 +40,7 @@ def product_xml(
         quantification = '<QUANTIFICATION_VALUE unit="none">10000</QUANTIFICATION_VALUE>'
         offsets = "".join(
             f'<RADIO_ADD_OFFSET band_id="{i}">-{offset}</RADIO_ADD_OFFSET>'
-            for i in range(len(SPECTRAL_ORDER))
+            for i in range(len(SPECTRAL))
         )
         offsets = f"<Radiometric_Offset_List>{offsets}</Radiometric_Offset_List>"
         quality = ""
@@ -69,7 +54,7 @@ def product_xml(
         )
         offsets = "".join(
             f'<BOA_ADD_OFFSET band_id="{i}">-{offset}</BOA_ADD_OFFSET>'
-            for i in range(len(SPECTRAL_ORDER))
+            for i in range(len(SPECTRAL))
         )
         offsets = f"<BOA_ADD_OFFSET_VALUES_LIST>{offsets}</BOA_ADD_OFFSET_VALUES_LIST>"
         classes = "".join(
@@ -78,7 +63,7 @@ def product_xml(
         quality = f"<Scene_Classification_List>{classes}</Scene_Classification_List>"
     band_list = "".join(
         f'<Spectral_Information bandId="{i}" physicalBand="{b}"/>'
-        for i, b in enumerate(SPECTRAL_ORDER)
+        for i, b in enumerate(SPECTRAL)
         if any(band.name == b for band in BANDS)
     )
     return f"""<?xml version="1.0" encoding="UTF-8" standalone="no"?>

@@ -12,27 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hub.data.bands import bands_for
+from hub.data.bands import SPECTRAL, bands_for
 
 # Surface classes (index into SPECTRA) and their Sen2Cor SCL code
 WATER, FOREST, OPEN, BARE = 0, 1, 2, 3
 SCL_OF_CLASS = np.array([6, 4, 4, 5], dtype=np.uint8)
 
-SPECTRAL = (
-    "B01",
-    "B02",
-    "B03",
-    "B04",
-    "B05",
-    "B06",
-    "B07",
-    "B08",
-    "B8A",
-    "B09",
-    "B10",
-    "B11",
-    "B12",
-)
 # Bottom-of-atmosphere reflectance x 10000 per class and band (order of SPECTRAL)
 SPECTRA = np.array(
     [
