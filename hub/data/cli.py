@@ -77,8 +77,9 @@ def sample_cmd(settings: Settings, out: Path | None) -> None:
 
 DB_URL = click.option(
     "--db-url",
-    envvar="SDL_DB_URL",
-    help="Read with this database URL (e.g. your read-only login) instead of as admin.",
+    # in a workspace, the user's own read-only login is already in the environment
+    envvar=["SDL_DB_URL", "ODC_DEFAULT_DB_URL"],
+    help="Read with this database URL (in a workspace: your read-only login) instead of as admin.",
 )
 
 
