@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = {"hub": {"cull_idle_after": 0}, "dask": {"user_limits": totals}}
     began = time.perf_counter()
     runs: list[dict[str, float]] = []
+    gc.disable()  # see one_run: cycles are collected on this thread only
     with start_platform(settings) as platform:
         hub = HubClient(platform.url)
         hub.login("bench", SHARED_PASSWORD)

@@ -113,11 +113,13 @@ def _terminate(timeout: float) -> Callable[[subprocess.Popen[bytes]], None]:
 
 
 def reap_user_servers(settings: Settings) -> None:
-    """Kill any single-user server of this platform the hub did not stop."""
-    marker = str(settings.archive)
+    """Kill any process of this platform the hub did not stop: user servers, services."""
+    markers = {("SDL_ARCHIVE_DIR", str(settings.archive)), ("SDL_DATA_DIR", str(settings.data_dir))}
+    me = os.getpid()
     for proc in psutil.process_iter():
         try:
-            if proc.environ().get("SDL_ARCHIVE_DIR") == marker:
+            env = proc.environ()
+            if proc.pid != me and any(env.get(key) == value for key, value in markers):
                 proc.kill()
         except (psutil.Error, OSError):
             continue

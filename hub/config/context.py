@@ -39,6 +39,7 @@ def platform_secrets(settings: Settings) -> dict[str, str]:
         "cookie_secret_file": str(store.path("cookie_secret")),
         "proxy_token": store.get("proxy_token"),
         "oidc_client_secret": auth.oidc.client_secret,
+        "dask_gateway_token": store.get("dask_gateway_token"),
     }
 
 

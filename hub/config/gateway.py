@@ -16,7 +16,6 @@ from traitlets.config import Config
 from hub.config.context import HubContext
 from hub.gateway.config import SERVICE_NAME, service_prefix
 from hub.netutil import free_port
-from hub.secrets import SecretStore
 
 ACCESS_SCOPE = f"access:services!service={SERVICE_NAME}"
 
@@ -28,9 +27,7 @@ def apply_gateway(ctx: HubContext, c: Config) -> None:
         return  # Kubernetes mode: the dask-gateway chart runs it (hub/gateway/kube.py)
     http_port = dask.port or free_port()
     tcp_port = dask.tcp_port or free_port()
-    token = ctx.secrets.get("dask_gateway_token") or SecretStore(ctx.data_dir).get(
-        "dask_gateway_token"
-    )
+    token = ctx.secrets["dask_gateway_token"]
     prefix = service_prefix(ctx.settings)
     internal = f"http://127.0.0.1:{http_port}{prefix}"
     service = {
@@ -77,7 +74,11 @@ def _with_gateway_access(roles: list[dict[str, Any]]) -> list[dict[str, Any]]:
     JUPYTERHUB_API_TOKEN) are redefined with the access scope added; a step that already
     redefined them keeps its scopes.
     """
-    builtin = {"user": ["self"], "server": ["users:activity!user", "access:servers!server"]}
+    # a server's token may also read its user's groups: group quotas decide Dask limits
+    builtin = {
+        "user": ["self"],
+        "server": ["users:activity!user", "access:servers!server", "read:users:groups!user"],
+    }
     by_name = {role["name"]: role for role in roles}
     extended = []
     for name, scopes in builtin.items():

@@ -7,6 +7,7 @@ as it keeps their workspaces apart.
 
 from __future__ import annotations
 
+import asyncio
 import grp
 import os
 import pwd
@@ -17,6 +18,7 @@ from typing import Any
 from dask_gateway_server.backends.base import PublicException
 from dask_gateway_server.backends.local import LocalBackend
 from traitlets import Bool, Unicode, default
+from traitlets import Callable as CallableTrait
 
 from hub.gateway.dashboard import DashboardRoutes
 from hub.gateway.usage import UserLimitsMixin
@@ -37,6 +39,18 @@ class SdlLocalBackend(UserLimitsMixin, DashboardRoutes, LocalBackend):
         "sdl-", config=True, help="Prefix of the OS accounts made for platform users."
     )
 
+    user_environment = CallableTrait(
+        None,
+        allow_none=True,
+        config=True,
+        help="""Function (username) -> dict of environment variables for the user's clusters.
+
+        Gives schedulers and workers what the user's workspace has for data access (their
+        read-only Open Data Cube login); called in a thread at each cluster start.""",
+    )
+
+    _user_env: dict[str, dict[str, str]]
+
     @default("run_as_os_users")
     def _default_run_as_os_users(self) -> bool:
         return os.geteuid() == 0
@@ -56,6 +70,13 @@ class SdlLocalBackend(UserLimitsMixin, DashboardRoutes, LocalBackend):
 
     async def start_cluster(self, user: Any, cluster_options: dict[str, Any]) -> str:
         self.os_account(user.name)  # refuse early, with a reason, not at process start
+        if self.user_environment is not None:
+            try:
+                env = await asyncio.to_thread(self.user_environment, user.name)
+            except Exception:  # the cluster still starts, without data access
+                self.log.exception("no cluster environment for %s", user.name)
+                env = {}
+            self._user_env = {**getattr(self, "_user_env", {}), user.name: dict(env)}
         return await super().start_cluster(user, cluster_options)
 
     def setup_working_directory(self, cluster: Any) -> str:
@@ -103,7 +124,10 @@ class SdlLocalBackend(UserLimitsMixin, DashboardRoutes, LocalBackend):
         return preexec
 
     def get_env(self, cluster: Any) -> dict[str, str]:
-        env = super().get_env(cluster)
+        env = {
+            **getattr(self, "_user_env", {}).get(cluster.username, {}),
+            **super().get_env(cluster),
+        }
         account = self.os_account(cluster.username)
         env["USER"] = account.pw_name
         env["HOME"] = cluster.state.get("workdir", "/tmp")

@@ -60,6 +60,26 @@ def _to_cluster_config(options: Any, user: Any) -> dict[str, Any]:
     }
 
 
+def odc_environment(settings: Settings) -> Callable[[str], dict[str, str]]:
+    """The user's read-only ODC login for their clusters, as their workspace gets it."""
+
+    def environment(username: str) -> dict[str, str]:
+        from hub.secrets import SecretStore
+        from hub.spawners.odc import workspace_database_url
+
+        url = workspace_database_url(
+            data_dir=Path(settings.data_dir),
+            admin_url=settings.database.url,
+            database=settings.database.name,
+            username=username,
+            key=SecretStore(Path(settings.data_dir)).get("db_login_key").encode(),
+            connection_limit=settings.database.user_connection_limit,
+        )
+        return {"ODC_DEFAULT_DB_URL": url, "ODC_DEFAULT_INDEX_DRIVER": "postgres"}
+
+    return environment
+
+
 def dask_commands(python: str = sys.executable) -> tuple[list[str], list[str]]:
     """Scheduler and worker commands (distributed >= 2024 ships only the `dask` CLI)."""
     return [python, "-m", "dask", "scheduler"], [python, "-m", "dask", "worker"]
@@ -80,6 +100,7 @@ def embedded_gateway_config(settings: Settings, http_port: int, tcp_port: int) -
     c.Proxy.prefix = service_prefix(settings)
     c.SdlLocalBackend.limits_provider = provider
     c.SdlLocalBackend.cluster_options = cluster_options(provider)
+    c.SdlLocalBackend.user_environment = odc_environment(settings)
     c.SdlLocalBackend.clusters_directory = str(Path(settings.data_dir) / "dask" / "clusters")
     scheduler, worker = dask_commands()
     c.ClusterConfig.scheduler_cmd = scheduler

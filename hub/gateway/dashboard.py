@@ -38,6 +38,7 @@ class DashboardRoutes(DBBackendBase):
     async def setup(self, app: web.Application) -> None:
         await super().setup(app)
         self._app = app
+        app.router.add_route("*", "/clusters/{cluster_name}", self._dashboard)
         app.router.add_route("*", "/clusters/{cluster_name}/{tail:.*}", self._dashboard)
         app.router.add_get("/api/sdl/users/{username}/clusters", self._user_clusters)
         app.router.add_delete("/api/sdl/users/{username}/clusters", self._user_clusters)
@@ -64,7 +65,7 @@ class DashboardRoutes(DBBackendBase):
             raise web.HTTPNotFound(reason=f"No cluster {name} of yours")
         if cluster.status != JobStatus.RUNNING or not cluster.dashboard_address:
             raise web.HTTPServiceUnavailable(reason=f"Cluster {name} has no dashboard now")
-        target = f"{cluster.dashboard_address}/{request.match_info['tail']}"
+        target = f"{cluster.dashboard_address}/{request.match_info.get('tail', '')}"
         if request.query_string:
             query = "&".join(p for p in request.query_string.split("&")
                              if not p.startswith("token="))  # fmt: skip

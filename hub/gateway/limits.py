@@ -6,10 +6,13 @@ gateway config use the same rules, and tests check them without starting anythin
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hub.settings import Settings
+
+log = logging.getLogger("sdl.gateway")
 
 GIB = 2**30
 
@@ -29,18 +32,41 @@ class DaskLimits:
 
 
 def limits_for(username: str, groups: Iterable[str], settings: Settings) -> DaskLimits:
-    """The user's Dask limits (the settings defaults until per-user quotas exist)."""
+    """The user's Dask limits: their quota where it sets one, else the `dask:` defaults."""
     worker, total = settings.dask.worker, settings.dask.user_limits
+    quota = _quota_totals(username, groups, settings)
+    cores = quota.get("cores", total.cores)
+    memory_gib = quota.get("memory_gib", total.memory_gib)
     return DaskLimits(
-        worker_cores=min(worker.cores, int(total.cores) or 1),
-        worker_max_cores=max(1, min(worker.max_cores, int(total.cores))),
-        worker_memory_gib=min(worker.memory_gib, total.memory_gib),
-        worker_max_memory_gib=min(worker.max_memory_gib, total.memory_gib),
-        cores=total.cores,
-        memory_gib=total.memory_gib,
-        workers=total.workers,
-        clusters=total.clusters,
+        worker_cores=min(worker.cores, int(cores) or 1),
+        worker_max_cores=max(1, min(worker.max_cores, int(cores))),
+        worker_memory_gib=min(worker.memory_gib, memory_gib),
+        worker_max_memory_gib=min(worker.max_memory_gib, memory_gib),
+        cores=cores,
+        memory_gib=memory_gib,
+        workers=quota.get("workers", total.workers),
+        clusters=quota.get("clusters", total.clusters),
     )
+
+
+def _quota_totals(username: str, groups: Iterable[str], settings: Settings) -> dict[str, float]:
+    """The totals the quota policy sets for this user (only the ones it sets)."""
+    if not settings.quotas.enabled:
+        return {}
+    from hub.quotas.api import dask_limits
+
+    try:
+        quota = dask_limits(settings, username, groups)
+    except Exception:  # the quota database is away: the gateway's own defaults apply
+        log.exception("could not read the Dask quota of %s", username)
+        return {}
+    found = {
+        "cores": quota.max_cores,
+        "memory_gib": None if quota.max_memory is None else quota.max_memory / GIB,
+        "workers": quota.max_workers,
+        "clusters": quota.max_clusters,
+    }
+    return {key: value for key, value in found.items() if value is not None}
 
 
 @dataclass(frozen=True)

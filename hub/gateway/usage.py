@@ -100,9 +100,9 @@ class UserLimitsMixin(DBBackendBase):
                 self._pending_counts()[cluster.name] = int(msg["count"])
             elif msg.get("op") == "adapt":
                 most = max_workers(limits, mine, others)
-                minimum = msg.get("minimum") or 0
-                if minimum > most:
-                    raise PublicException(check_scale(limits, mine, minimum, others) or "")
+                reason = check_scale(limits, mine, msg.get("minimum") or 0, others)
+                if reason:
+                    raise PublicException(reason)
                 maximum = msg.get("maximum")
                 msg = {**msg, "maximum": most if maximum is None else min(maximum, most)}
         await super().forward_message_to_scheduler(cluster, msg)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,7 +33,10 @@ from tests.support.platform import (
 
 # dask_gateway's Gateway.__del__ re-closes an already closed client and raises inside
 # the interpreter's finaliser (client-side noise; nothing is left running)
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+    pytest.mark.timeout(240),  # a hung client fails its test instead of the whole run
+]
 
 IDLE_TIMEOUT = 20
 SETTINGS = {
@@ -57,20 +61,28 @@ cluster.scale(2)
 client = cluster.get_client()
 client.wait_for_workers(2, timeout=90)
 total = float(da.ones((2000, 2000), chunks=500).sum().compute())
+odc = set(client.run(lambda: os.environ.get("ODC_DEFAULT_DB_URL")).values())
 token = os.environ["JUPYTERHUB_API_TOKEN"]
 page = requests.get(cluster.dashboard_link, headers={"Authorization": f"token {token}"},
                     timeout=30)
 print(json.dumps({"name": cluster.name, "total": total, "link": cluster.dashboard_link,
                   "dashboard": page.status_code, "workers": len(client.scheduler_info()["workers"]),
-                  "listed": [c.name for c in gateway.list_clusters()]}))
+                  "listed": [c.name for c in gateway.list_clusters()],
+                  "same_odc_login": odc == {os.environ.get("ODC_DEFAULT_DB_URL")}}))
 client.close()
 """
 
 
 @pytest.fixture(scope="module")
 def platform() -> Iterator[RunningPlatform]:
-    with start_platform(SETTINGS) as running:
-        yield running
+    # dask_gateway's client deadlocks if the cycle collector finalises one of its objects
+    # on the client's own event-loop thread; collect only here, on the main thread
+    gc.disable()
+    try:
+        with start_platform(SETTINGS) as running:
+            yield running
+    finally:
+        gc.enable()
 
 
 @pytest.fixture(autouse=True)
@@ -108,6 +120,7 @@ def test_workspace_creates_scales_computes_and_sees_its_dashboard(
     assert result["workers"] == 2
     assert result["listed"] == [name]
     assert result["dashboard"] == 200
+    assert result["same_odc_login"], "workers lack the workspace's read-only ODC login"
     assert result["link"] == f"{platform.url}/services/dask-gateway/clusters/{name}/status"
     procs = cluster_processes(name)
     assert len(procs) >= 3  # scheduler and two workers (plus nannies)

@@ -177,3 +177,17 @@ def test_user_image_has_the_notebook_stack() -> None:
              if line and not line.startswith("#")}  # fmt: skip
     assert {"jupyterlab", "datacube", "odc-stac", "ipyleaflet", "dask-gateway",
             "dask-labextension", "psycopg2-binary"} <= names  # fmt: skip
+
+
+def test_gateway_config_comes_from_this_package(tmp_path: Path) -> None:
+    """The chart's extraConfig is our snippet, and running it applies our limits."""
+    from hub.gateway.kube import gateway_extra_config, kube_gateway_config
+    from hub.settings import load_settings
+
+    gateway = load("dask-gateway.yaml")
+    assert dig(gateway, "gateway.extraConfig.sdl") == gateway_extra_config()
+    assert dig(gateway, "gateway.image.name").endswith("sdl-gateway")
+    config = kube_gateway_config(load_settings(None, environ={}))
+    assert config.DaskGateway.backend_class == "hub.gateway.kube.SdlKubeBackend"
+    assert config.JupyterHubAuthenticator.jupyterhub_service_name == "dask-gateway"
+    assert config.KubeClusterConfig.image == KUBE.user_image  # workers run the user image

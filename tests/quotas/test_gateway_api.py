@@ -29,3 +29,19 @@ def test_dask_limits_and_cluster_usage(pg_data_dir: Path, fresh_db) -> None:
     record_cluster_usage(settings, "sam", "c-1", 4.0, 8 * 2**30, start)
     record_cluster_usage(settings, "sam", "c-1", 4.0, 8 * 2**30, start, start + timedelta(hours=1))
     assert store.cpu_hours("sam", timedelta(days=1)) == 4.0
+
+
+def test_the_gateway_limits_follow_the_quota_and_fall_back_to_dask_defaults(
+    pg_data_dir: Path, fresh_db
+) -> None:
+    from hub.gateway.limits import limits_for
+
+    settings = settings_from_dict({
+        "data_dir": str(pg_data_dir),
+        "quotas": {"database": fresh_db[0]},
+        "dask": {"user_limits": {"workers": 8, "clusters": 2}},
+    })  # fmt: skip
+    settings_store(settings).set_policy("group", "students", Policy(dask_max_workers=3))
+    student = limits_for("sam", ["students"], settings)
+    assert (student.workers, student.clusters) == (3, 2)  # quota, then the dask: default
+    assert limits_for("olle", [], settings).workers == 8
