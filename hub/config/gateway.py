@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 from traitlets.config import Config
 
 from hub.config.context import HubContext
+from hub.config.merge import earlier, with_role_scopes
 from hub.gateway.config import SERVICE_NAME, service_prefix
 from hub.netutil import free_port
 
@@ -44,10 +44,14 @@ def apply_gateway(ctx: HubContext, c: Config) -> None:
         "display": False,
         "oauth_no_confirm": True,
     }  # fmt: skip
-    c.JupyterHub.services = [*_existing(c, "services"), service]
-    c.JupyterHub.load_roles = _with_gateway_access(_existing(c, "load_roles"))
+    c.JupyterHub.services = [*earlier(c.JupyterHub, "services", []), service]
+    roles = with_role_scopes(earlier(c.JupyterHub, "load_roles", []), "user", ACCESS_SCOPE)
+    # a server's token may also read its user's groups: group quotas decide Dask limits
+    c.JupyterHub.load_roles = with_role_scopes(
+        roles, "server", ACCESS_SCOPE, "read:users:groups!user"
+    )
     c.Spawner.environment = {
-        **_existing_dict(c.Spawner, "environment"),
+        **earlier(c.Spawner, "environment", {}),
         "DASK_GATEWAY__ADDRESS": internal,
         "DASK_GATEWAY__PUBLIC_ADDRESS": f"{ctx.runtime.public_url}{prefix}",
         "DASK_GATEWAY__PROXY_ADDRESS": f"gateway://127.0.0.1:{tcp_port}",
@@ -57,31 +61,3 @@ def apply_gateway(ctx: HubContext, c: Config) -> None:
     c.SdlGatewayClient.api_url = internal
     c.SdlGatewayClient.api_token = token
     c.SdlGatewayClient.stop_with_server = dask.stop_with_server
-
-
-def _existing(c: Config, name: str) -> list[Any]:
-    return list(c.JupyterHub[name]) if name in c.JupyterHub else []
-
-
-def _existing_dict(section: Config, name: str) -> dict[str, Any]:
-    return dict(section[name]) if name in section else {}
-
-
-def _with_gateway_access(roles: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Users, and the tokens of their servers, may use the gateway service.
-
-    The built-in `user` role (every user) and `server` role (each workspace's
-    JUPYTERHUB_API_TOKEN) are redefined with the access scope added; a step that already
-    redefined them keeps its scopes.
-    """
-    # a server's token may also read its user's groups: group quotas decide Dask limits
-    builtin = {
-        "user": ["self"],
-        "server": ["users:activity!user", "access:servers!server", "read:users:groups!user"],
-    }
-    by_name = {role["name"]: role for role in roles}
-    extended = []
-    for name, scopes in builtin.items():
-        role = by_name.get(name, {"name": name, "scopes": scopes})
-        extended.append({**role, "scopes": [*role.get("scopes", []), ACCESS_SCOPE]})
-    return [r for r in roles if r["name"] not in builtin] + extended

@@ -7,11 +7,11 @@ from what earlier steps set (never mutated in place).
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from traitlets.config import Config
 
 from hub.config.context import HubContext
+from hub.config.merge import earlier, with_role_scopes
 
 SERVICE = "quotas"
 READ_SCOPE = "custom:quotas:read"
@@ -20,20 +20,6 @@ ACCESS_SCOPE = f"access:services!service={SERVICE}"
 KUBE_PORT = 10101
 #: What the service itself needs from the hub API (polling users and their servers).
 SERVICE_SCOPES = ["list:users", "read:users", "read:servers", "list:groups", "read:groups"]
-
-
-def _get(c: Config, name: str, empty: Any) -> Any:
-    """An earlier step's value of c.JupyterHub.<name>, or `empty` if none set it."""
-    return c.JupyterHub.get(name, empty)
-
-
-def with_user_access(roles: list[dict[str, Any]], scope: str) -> list[dict[str, Any]]:
-    """`roles` with `scope` added to the default `user` role (created if no step set it)."""
-    found = next((r for r in roles if r.get("name") == "user"), None)
-    if found is None:
-        return [*roles, {"name": "user", "scopes": ["self", scope]}]
-    merged = {**found, "scopes": [*found.get("scopes", []), scope]}
-    return [merged if r is found else r for r in roles]
 
 
 def apply_quotas(ctx: HubContext, c: Config) -> None:
@@ -66,14 +52,14 @@ def apply_quotas(ctx: HubContext, c: Config) -> None:
         "oauth_no_confirm": True,  # run by the platform: no "authorize?" page
         "info": {"description": "Your quota and usage; admins: the quota console"},
     }
-    c.JupyterHub.services = [*_get(c, "services", []), service]
+    c.JupyterHub.services = [*earlier(c.JupyterHub, "services", []), service]
     c.JupyterHub.custom_scopes = {
-        **_get(c, "custom_scopes", {}),
+        **earlier(c.JupyterHub, "custom_scopes", {}),
         READ_SCOPE: {"description": "Read every user's quota and usage."},
         WRITE_SCOPE: {"description": "Change quota policies.", "subscopes": [READ_SCOPE]},
     }
     roles = [
-        *_get(c, "load_roles", []),
+        *earlier(c.JupyterHub, "load_roles", []),
         {
             "name": "quotas-service",
             "description": "The quota service polls users and their servers.",
@@ -87,9 +73,9 @@ def apply_quotas(ctx: HubContext, c: Config) -> None:
             "groups": [quotas.admin_group],
         },
     ]
-    c.JupyterHub.load_roles = with_user_access(roles, ACCESS_SCOPE)
+    c.JupyterHub.load_roles = with_role_scopes(roles, "user", ACCESS_SCOPE)
     c.JupyterHub.template_vars = {
-        **_get(c, "template_vars", {}),
+        **earlier(c.JupyterHub, "template_vars", {}),
         "sdl_quotas_url": f"{settings.hub.base_url.rstrip('/')}/services/{SERVICE}/",
         "sdl_quotas_console_url": f"{settings.hub.base_url.rstrip('/')}/services/{SERVICE}/admin",
     }

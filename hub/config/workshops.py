@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from traitlets.config import Config
 
 from hub.config.context import HubContext
+from hub.config.merge import earlier, with_role_scopes
 from hub.netutil import free_port
 from hub.workshops import SERVICE_NAME
 
@@ -36,25 +36,8 @@ def apply_workshops(ctx: HubContext, c: Config) -> None:
     }
     role = {"name": f"{SERVICE_NAME}-service", "scopes": list(SERVICE_SCOPES),
             "services": [SERVICE_NAME]}  # fmt: skip
-    c.JupyterHub.services = [*_existing(c, "services"), service]
-    c.JupyterHub.load_roles = [*with_user_access(_existing(c, "load_roles")), role]
+    c.JupyterHub.services = [*earlier(c.JupyterHub, "services", []), service]
+    roles = with_role_scopes(earlier(c.JupyterHub, "load_roles", []), "user", ACCESS)
+    c.JupyterHub.load_roles = [*roles, role]
     c.WorkshopAccountsMixin.workshops_data_dir = str(ctx.data_dir)
     c.WorkshopAccountsMixin.workshops_admin_url = ctx.settings.database.url
-
-
-def _existing(c: Config, key: str) -> list[Any]:
-    return list(c.JupyterHub[key]) if key in c.JupyterHub else []
-
-
-def with_user_access(roles: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`roles` (new list, new dicts) where the `user` role also reaches the service."""
-    out, found = [], False
-    for role in roles:
-        if role.get("name") == "user":
-            found = True
-            scopes = list(role.get("scopes", ["self"]))
-            role = {**role, "scopes": [*scopes, ACCESS] if ACCESS not in scopes else scopes}
-        out.append(role)
-    if not found:
-        out.append({"name": "user", "scopes": ["self", ACCESS]})
-    return out
