@@ -1,4 +1,5 @@
-"""The embedded gateway's backend: local processes, one OS account per user, user limits.
+"""The embedded gateway's backend: local processes, one OS account per user, user limits
+and cluster usage counted in the user's quota budget.
 
 Clusters run as the same OS account as the user's workspace (`sdl-<name>`), in a
 working dir that account owns, so the OS keeps users' clusters and files apart exactly
@@ -21,12 +22,13 @@ from traitlets import Bool, Unicode, default
 from traitlets import Callable as CallableTrait
 
 from hub.gateway.dashboard import DashboardRoutes
-from hub.gateway.usage import UserLimitsMixin
+from hub.gateway.usage import ClusterUsageMixin, UserLimitsMixin
 from hub.spawners.accounts import os_username
 
 
-class SdlLocalBackend(UserLimitsMixin, DashboardRoutes, LocalBackend):
-    """LocalBackend that maps users to their workspace accounts and enforces user totals."""
+class SdlLocalBackend(UserLimitsMixin, ClusterUsageMixin, DashboardRoutes, LocalBackend):
+    """LocalBackend that maps users to their workspace accounts, enforces user totals and
+    records each cluster's cores over time in the quota database (`usage_settings`)."""
 
     run_as_os_users = Bool(
         config=True,

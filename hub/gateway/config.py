@@ -101,6 +101,7 @@ def embedded_gateway_config(settings: Settings, http_port: int, tcp_port: int) -
     c.SdlLocalBackend.limits_provider = provider
     c.SdlLocalBackend.cluster_options = cluster_options(provider)
     c.SdlLocalBackend.user_environment = odc_environment(settings)
+    c.SdlLocalBackend.usage_settings = settings  # cluster CPU-hours in the quota budget
     c.SdlLocalBackend.clusters_directory = str(Path(settings.data_dir) / "dask" / "clusters")
     scheduler, worker = dask_commands()
     c.ClusterConfig.scheduler_cmd = scheduler

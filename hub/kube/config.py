@@ -61,6 +61,8 @@ def apply_storage(settings: Settings, c: Config) -> None:
     c.KubeSpawner.storage_pvc_ensure = True
     c.KubeSpawner.pvc_name_template = "claim-{user_server}"
     c.KubeSpawner.storage_capacity = kube.home_size
+    # a user's quota `home_storage`, where set, sizes their home PVC instead (new PVCs)
+    c.SdlKubeSpawner.settings = settings
     c.KubeSpawner.storage_access_modes = ["ReadWriteOnce"]
     if kube.storage_class:
         c.KubeSpawner.storage_class = kube.storage_class

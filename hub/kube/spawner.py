@@ -5,22 +5,44 @@ Every spawn request, from the form or the REST API, goes through the same
 `apply_user_options` hook (before `start`, so the user sees a clear 400/403) and again in
 `load_user_options`, which KubeSpawner calls first thing in `start` — so no pod or PVC is
 ever built from a request that was not checked, even if a deployment replaces the hook.
+
+The home PVC's size is the user's quota `home_storage` where their policy sets one, else
+`storage_capacity` (settings `kubernetes.home_size`); it is read in `load_user_options`,
+before KubeSpawner builds the PVC. It applies to PVCs created from then on: KubeSpawner
+leaves an existing PVC as it is, so growing one is a patch of its request by an admin,
+which Kubernetes carries out where the storage class has `allowVolumeExpansion: true`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
+from collections.abc import Iterable
 from typing import Any
 
 from kubespawner import KubeSpawner
 from tornado import web
-from traitlets import Dict, List, default
+from traitlets import Any as AnyTrait
+from traitlets import Dict, Float, List, default
 
 from hub.kube.builders import PROFILE_TRAITS, kubespawner_profiles
 from hub.policy.spawn import PROFILE_KEY, ProfileCatalog, Requester, SpawnRefused
-from hub.profiles import Profile
+from hub.profiles import Profile, format_size, parse_size
 
-_VOLUME_TRAITS = ("volumes", "volume_mounts")
+_VOLUME_TRAITS = ("volumes", "volume_mounts", "storage_capacity")
+
+
+def home_capacity(quota_bytes: int | None, configured: str) -> str:
+    """The home PVC request: the quota's `home_storage` if it sets a size, else the
+    configured `kubernetes.home_size` (unlimited or unset has no size to give)."""
+    return format_size(quota_bytes) if quota_bytes else configured
+
+
+def quota_home_storage(settings: Any, username: str, groups: Iterable[str]) -> int | None:
+    """Blocking: the user's effective `home_storage` (bytes; None: unlimited or unset)."""
+    from hub.quotas.api import effective_for
+
+    return effective_for(settings, username, groups).value("home_storage")
 
 
 def allowed_profile_list(spawner: SdlKubeSpawner) -> list[dict[str, Any]]:
@@ -67,6 +89,22 @@ class SdlKubeSpawner(KubeSpawner):
         config=True,
         help="""Mounts matching `admin_volumes`: the archive read-only at the usual
         place and writable at a separate path, so writes are always deliberate.""",
+    )
+
+    settings = AnyTrait(
+        None,
+        allow_none=True,
+        config=True,
+        help="""The platform settings (hub.settings.Settings), set by hub.kube.config.
+
+        With `quotas.enabled`, a user's quota `home_storage` sets the size of a home PVC
+        created for them (else `storage_capacity`); None: `storage_capacity` only.""",
+    )
+    quota_timeout = Float(
+        10,
+        config=True,
+        help="""Seconds to wait for the quota database when sizing a home PVC; after
+        that, or if it fails, the PVC gets `storage_capacity` (and the log says so).""",
     )
 
     @default("profile_list")
@@ -125,9 +163,32 @@ class SdlKubeSpawner(KubeSpawner):
             *self._listed(self.volume_mounts),
             *(self.admin_volume_mounts if admin else self.user_volume_mounts),
         ]
+        self.storage_capacity = await self.home_size()
         # The canonical form of the checked request is what KubeSpawner applies.
         self.user_options = {PROFILE_KEY: profile.slug}
         await super().load_user_options()
+
+    async def home_size(self) -> str:
+        """Size of a new home PVC for this user: quota `home_storage`, else configured."""
+        configured = self.storage_capacity
+        settings = self.settings
+        if settings is None or not settings.quotas.enabled:
+            return configured
+        requester = self.requester
+        try:
+            size = await asyncio.wait_for(
+                asyncio.to_thread(quota_home_storage, settings, requester.name, requester.groups),
+                self.quota_timeout,
+            )
+        except Exception as exc:  # the quota database is away: the spawn goes on
+            self.log.warning(
+                "Home PVC of %s gets the configured %s: the quota database did not answer "
+                "(%s: %s)", requester.name, configured, type(exc).__name__, exc,
+            )  # fmt: skip
+            return configured
+        if size and requester.admin and settings.quotas.exempt_admins:
+            size = max(size, parse_size(configured))  # quotas never shrink an exempt admin
+        return home_capacity(size, configured)
 
     @staticmethod
     def _listed(value: Any) -> list[Any]:

@@ -2,6 +2,8 @@
 
 Instructors (group `instructors`) create workshops and act only on their own; admins
 may act on any. Participants act only on themselves. Every refusal names the reason.
+A workshop's profiles, quota and end time reach the spawner as the quota policy of its
+group (`hub.workshops.quota`), written before the workshop itself changes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from hub.profiles import load_profiles
+from hub.quotas.model import Policy
 from hub.settings import Settings
 from hub.workshops import INSTRUCTORS_GROUP, delivery, sets
 from hub.workshops.hubapi import HubAPI
@@ -25,11 +29,13 @@ from hub.workshops.model import (
     check_username,
     generate_join_code,
     generate_password,
+    group_name,
     hash_password,
     parse_spec,
     parse_time,
     utcnow,
 )
+from hub.workshops.quota import GroupPolicies, check_profiles, group_policy
 from hub.workshops.store import Store, Workshop
 from hub.workshops.uploads import clone_git, extract_zip, save_files
 
@@ -48,6 +54,7 @@ class Manager:
     def __init__(self, settings: Settings, store: Store, hub: HubAPI, public_url: str) -> None:
         self.settings, self.store, self.hub = settings, store, hub
         self.public_url = public_url
+        self.policies = GroupPolicies(settings)
         self._locks: dict[str, asyncio.Lock] = {}
         self._parallel = asyncio.Semaphore(PARALLEL)
 
@@ -78,8 +85,16 @@ class Manager:
         spec = parse_spec(document)
         if self.store.find(spec.name):
             raise WorkshopError(f"a workshop named {spec.name!r} already exists", 409)
+        spec.profiles = check_profiles(spec.profiles, self.profile_slugs())
+        group = group_name(spec.name)
+        policy = group_policy(spec.profiles, spec.quota)
+        await asyncio.to_thread(self.policies.write, group, policy)
         code = generate_join_code() if spec.join_code else None
-        workshop = self.store.create(spec, actor.name, code)
+        try:
+            workshop = self.store.create(spec, actor.name, code)
+        except BaseException:  # e.g. created at the same moment by someone else
+            await asyncio.to_thread(self._restore_policy, spec.name)
+            raise
         await self.hub.ensure_group(workshop.group)
         if spec.template.kind == "git":
             await self.set_template(actor, spec.name, spec.template)
@@ -101,6 +116,17 @@ class Manager:
                 values[key] = parse_time(values[key])
         if values.get("ends_at", workshop.ends_at) <= values.get("starts_at", workshop.starts_at):
             raise WorkshopError("ends_at must be after starts_at")
+        if "profiles" in values:
+            profiles = values["profiles"]
+            if not isinstance(profiles, list) or not all(isinstance(p, str) for p in profiles):
+                raise WorkshopError('give the profiles as a list of slugs, e.g. ["small"]')
+            values["profiles"] = check_profiles(profiles, self.profile_slugs())
+        if "quota" in values and not isinstance(values["quota"], dict):
+            raise WorkshopError('give the quota as an object, e.g. {"max_cpu": 2}')
+        if {"profiles", "quota"} & set(values):
+            policy = group_policy(values.get("profiles", workshop.profiles),
+                                  values.get("quota", workshop.quota))  # fmt: skip
+            await asyncio.to_thread(self.policies.write, workshop.group, policy)
         updated = self.store.update(name, **values)
         if updated.ends_at <= utcnow():
             await self.stop_expired()
@@ -108,9 +134,45 @@ class Manager:
 
     async def delete(self, actor: Actor, name: str) -> None:
         workshop = self.owned(actor, name)
+        await asyncio.to_thread(self.policies.delete, workshop.group)
         self.store.delete(name)
         await self.hub.delete_group(workshop.group)
         await asyncio.to_thread(sets.remove, self.settings, name)
+
+    # -- the quota policies of workshop groups -------------------------------------
+    def profile_slugs(self) -> list[str]:
+        """The platform's profiles, read again each time (admins may add some)."""
+        return [profile.slug for profile in load_profiles(self.settings.profiles_dir)]
+
+    def _restore_policy(self, name: str) -> None:
+        """After a failed create: the policy of the workshop as stored, or none.
+
+        Best effort: what fails here is put right by `sync_policies` at the next start.
+        """
+        try:
+            workshop = self.store.find(name)
+            if workshop is None:
+                self.policies.delete(group_name(name))
+            else:
+                self.policies.write(workshop.group, self.policy_of(workshop))
+        except Exception as exc:
+            logging.getLogger("sdl.workshops").error("policy of %s not restored: %s", name, exc)
+
+    @staticmethod
+    def policy_of(workshop: Workshop) -> Policy:
+        return group_policy(workshop.profiles, workshop.quota)
+
+    async def sync_policies(self) -> None:
+        """At start: every workshop's group policy as its workshop says, no stale ones."""
+        wanted = {}
+        for workshop in self.store.all():
+            try:
+                wanted[workshop.group] = self.policy_of(workshop)
+            except WorkshopError as exc:  # stored before quotas were checked
+                logging.getLogger("sdl.workshops").warning(
+                    "workshop %s: quota not applied: %s", workshop.name, exc
+                )
+        await asyncio.to_thread(self.policies.sync, wanted)
 
     # -- participants ---------------------------------------------------------------
     async def add_participants(self, actor: Actor, name: str, users: list[str]) -> list[str]:

@@ -22,6 +22,13 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem;
 form{margin:.5rem 0}fieldset{margin:1rem 0}.msg{background:#e8f5e9;padding:.5rem}
 .err{background:#fdecea;padding:.5rem}.conflict{color:#b71c1c}code{background:#f3f3f3}"""
 
+QUOTA_NOTE = (
+    "The profiles (empty: any) and the quota limit participants through this workshop's "
+    "group. Quotas combine most generously: a participant whose other groups allow more "
+    "(other profiles, more CPU) keeps that. Accounts made for the workshop stop working "
+    "at its end time; participants who joined with their own account keep it."
+)
+
 
 def e(value: Any) -> str:
     return escape(str(value), quote=True)
@@ -87,6 +94,7 @@ class IndexPage(PageHandler):
 (UTC, or +3h)</p>
 <p><label>Profiles <input name="profiles" placeholder="small, medium"></label>
 <label><input type="checkbox" name="join_code" value="1"> join code</label></p>
+<p id="quota-note">{QUOTA_NOTE}</p>
 <p><button id="create-button">Create workshop</button></p>""",
                     'id="create-form"',
                 )
@@ -157,7 +165,7 @@ class WorkshopPage(PageHandler):
         body = f"""<p>{e(w["title"])} · {e(w["starts_at"])} → {e(w["ends_at"])} · group
 <code>{e(w["group"])}</code> · profiles {e(", ".join(w["profiles"]) or "any")} · owner
 {e(w["owner"])}</p>{code}<p>Templates: {e(source)} ({e(w["template_note"])}); version
-handed out: <b id="version">{w["version"]}</b></p>{link}
+handed out: <b id="version">{w["version"]}</b></p>{link}<p>{QUOTA_NOTE}</p>
 <h2>Participants</h2><table id="participants"><tr><th>User</th><th>Joined by</th>
 <th>Version</th><th>Conflicts</th><th>Problem</th></tr>{rows}</table>"""
         body += self.form(f"w/{name}/handout", '<button id="handout-button">Hand out the '

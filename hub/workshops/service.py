@@ -23,6 +23,7 @@ from hub.settings import Settings, load_settings
 from hub.workshops.api import api_routes
 from hub.workshops.hubapi import HubAPI
 from hub.workshops.manager import Manager
+from hub.workshops.model import WorkshopError
 from hub.workshops.pages import page_routes
 from hub.workshops.store import Store, database_url
 from hub.workshops.uploads import MAX_UPLOAD_BYTES
@@ -57,6 +58,10 @@ async def serve() -> None:
     store = Store(database_url(settings))
     store.create_tables()
     manager = Manager(settings, store, HubAPI(), public_url)
+    try:  # before serving: no request may change a workshop while this runs
+        await manager.sync_policies()
+    except WorkshopError as exc:
+        log.error("workshop quota policies not synchronised: %s", exc)
     prefix = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
     url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
     server = HTTPServer(make_app(manager, prefix), max_body_size=3 * MAX_UPLOAD_BYTES)

@@ -1,18 +1,21 @@
-"""The backend's limit hooks, driven directly (no processes): adapt and heartbeats."""
+"""The backend's limit and usage hooks, driven directly (no processes)."""
 
 from __future__ import annotations
 
 import asyncio
 import types
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from dask_gateway_server.backends.base import PublicException
-from dask_gateway_server.backends.db_base import DBBackendBase
+from dask_gateway_server.backends.db_base import DBBackendBase, JobStatus
 
+import hub.quotas.db
 from hub.gateway.backend import SdlLocalBackend
 from hub.gateway.config import limits_provider
 from hub.gateway.limits import GIB
+from hub.quotas.store import UsageRecord
 from hub.settings import settings_from_dict
 
 SETTINGS = settings_from_dict(
@@ -24,7 +27,7 @@ class FakeCluster:
     def __init__(self, name: str, count: int) -> None:
         self.name, self.username, self.count = name, "alice", count
         self.config = {"worker_cores": 1, "worker_memory": 2 * GIB}
-        self.status = 3  # RUNNING (JobStatus)
+        self.status = self.target = JobStatus.RUNNING
 
     def active_workers(self) -> list[Any]:
         return []
@@ -93,3 +96,67 @@ def test_a_second_cluster_waits_for_the_first_check(sent: list) -> None:
     user = types.SimpleNamespace(name="alice", groups=set())
     with pytest.raises(PublicException, match="you may run 2 Dask cluster"):
         asyncio.run(b.start_cluster(user, {}))
+
+
+def test_usage_segments_follow_the_worker_count_and_outlive_database_errors(
+    sent: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def stopped(self: Any, cluster: Any) -> None:
+        cluster.status = JobStatus.STOPPED
+
+    monkeypatch.setattr(DBBackendBase, "_cluster_to_stopped", stopped)
+    written: list[tuple[str, float, int, Any, Any]] = []
+
+    def recorder(settings: Any, user: str, name: str, cores: float, memory: int,
+                 started: Any, stopped: Any) -> None:  # fmt: skip
+        written.append((name, cores, memory, started, stopped))
+        if len(written) == 2:
+            raise OSError("quota database away")  # logged; later writes still happen
+
+    cluster = FakeCluster("a", 0)
+    b = SdlLocalBackend(run_as_os_users=False, usage_settings=SETTINGS, usage_recorder=recorder)
+    b.db = FakeDB(cluster)
+
+    async def life() -> None:
+        await b.on_cluster_heartbeat("a", {"count": 0})  # not seen starting: opens now
+        await b.on_cluster_heartbeat("a", {"count": 0})  # same size: nothing to write
+        cluster.count = 2
+        await b.on_cluster_heartbeat("a", {"count": 2})
+        await b._cluster_to_stopped(cluster)
+        await b._usage_queue.join()
+
+    asyncio.run(life())
+    (_, c0, m0, s0, e0), (_, c1, _, s1, e1), (_, c2, m2, s2, e2), (_, c3, _, s3, e3) = written
+    assert (c0, m0, e0) == (0.0, 0, None)  # opened with no workers
+    assert (c1, s1) == (0.0, s0) and e1 is not None  # closed at the resize...
+    assert (c2, m2, s2, e2) == (2.0, 4 * GIB, e1, None)  # ...where the next one opens
+    assert (c3, s3) == (2.0, s2) and e3 is not None and e3 >= s3  # closed by the stop
+
+
+def test_no_usage_is_recorded_when_quotas_are_off(sent: list) -> None:
+    off = settings_from_dict({"data_dir": "/tmp/sdl-unit", "quotas": {"enabled": False}})
+    written: list[Any] = []
+    b = SdlLocalBackend(run_as_os_users=False, usage_settings=off,
+                        usage_recorder=lambda *args: written.append(args))  # fmt: skip
+    b.db = FakeDB(FakeCluster("a", 2))
+    asyncio.run(b.on_cluster_heartbeat("a", {"count": 2}))
+    assert written == [] and not hasattr(b, "_usage_queue")
+
+
+def test_segments_a_crashed_gateway_left_open_are_closed_at_their_last_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    seen = start + timedelta(minutes=40)
+    rows = [
+        UsageRecord("dask-cluster", "sam", "c1", "", 4.0, GIB, start, None, seen),
+        UsageRecord("dask-cluster", "sam", "c0", "", 2.0, GIB, start, seen, seen),  # closed
+        UsageRecord("server", "sam", "", "small", 1.0, GIB, start, None, seen),  # the hub's
+    ]
+    store = types.SimpleNamespace(usage_records=lambda **_: rows)
+    monkeypatch.setattr(hub.quotas.db, "settings_store", lambda settings: store)
+    written: list[tuple[Any, ...]] = []
+    b = SdlLocalBackend(run_as_os_users=False, usage_settings=SETTINGS,
+                        usage_recorder=lambda *args: written.append(args[1:]))  # fmt: skip
+    b._close_abandoned()
+    assert written == [("sam", "c1", 4.0, GIB, start, seen)]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import os
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,8 @@ import requests
 from aiohttp import ClientResponseError
 from dask_gateway import GatewayClusterError
 
+from hub.quotas.db import forget_stores, settings_store
+from hub.settings import load_settings
 from tests.gateway.support import (
     AS_ROOT,
     close_gateways,
@@ -242,3 +247,40 @@ def test_an_idle_cluster_is_culled(platform: RunningPlatform) -> None:
     wait_until(lambda: gateway.list_clusters() == [], 30, "culled cluster no longer listed")
     assert not workdir.exists()
     cluster.close()
+
+
+def test_cluster_cpu_hours_count_in_the_users_quota_budget(platform: RunningPlatform) -> None:
+    frank, env = spawned(platform, "frank")
+    gateway = gateway_as(env, frank.new_token("frank"))
+    settings = load_settings(platform.data_dir / "settings.yaml",
+                             overrides={"data_dir": str(platform.data_dir)})  # fmt: skip
+    store = settings_store(settings)
+
+    def segments() -> list:
+        return sorted((r for r in store.usage_records("frank") if r.name == cluster.name),
+                      key=lambda r: r.started_at)  # fmt: skip
+
+    cluster = gateway.new_cluster(shutdown_on_close=False)
+    try:
+        wait_until(lambda: len(segments()) == 1, 30, "a segment opened at cluster start")
+        cluster.scale(2)
+        wait_until(lambda: any(r.cpu == 2 for r in segments()), 60, "a segment for 2 workers")
+        time.sleep(2)  # some time at that size
+    finally:
+        finish(cluster)
+    try:
+        wait_until(lambda: all(r.stopped_at for r in segments()), 60, "segments closed")
+        first, *_, last = records = segments()
+        assert (first.kind, first.cpu, first.memory) == ("dask-cluster", 0, 0)
+        assert (last.cpu, last.memory) == (2, 2 * 2**30)  # 2 workers x (1 core, 1 GiB)
+        for before, after in itertools.pairwise(records):
+            assert before.stopped_at == after.started_at  # no gap, no overlap
+        cluster_hours = sum(r.cpu_hours(first.started_at, last.stopped_at) for r in records)
+        assert cluster_hours >= 2 * 2 / 3600  # 2 cores for at least the 2 s above
+        # the budget's total holds them (and frank's workspace server, counted apart)
+        assert store.cpu_hours("frank", timedelta(days=1)) >= cluster_hours
+        log = platform.hub_log()  # the gateway service logs there too
+        assert f"Created cluster {cluster.name}" in log
+        assert "Could not record Dask cluster usage" not in log
+    finally:
+        forget_stores()  # this process's pool must not outlive the platform's PostgreSQL
