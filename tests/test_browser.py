@@ -16,38 +16,21 @@ from pathlib import Path
 
 import pytest
 
-try:  # tests/ on sys.path (pytest's default rootdir-relative import, no tests/__init__.py)
-    from support.browser import (
-        chromium,
-        dismiss_news_popup,
-        login,
-        require_chromium,
-        save_screenshot,
-        wait_for,
-    )
-    from support.platform import (
-        ADMIN_PASSWORD,
-        SHARED_PASSWORD,
-        HubClient,
-        RunningPlatform,
-        start_platform,
-    )
-except ImportError:  # tests is a package
-    from tests.support.browser import (
-        chromium,
-        dismiss_news_popup,
-        login,
-        require_chromium,
-        save_screenshot,
-        wait_for,
-    )
-    from tests.support.platform import (
-        ADMIN_PASSWORD,
-        SHARED_PASSWORD,
-        HubClient,
-        RunningPlatform,
-        start_platform,
-    )
+from tests.support.browser import (
+    chromium,
+    dismiss_news_popup,
+    login,
+    require_chromium,
+    save_screenshot,
+    wait_for,
+)
+from tests.support.platform import (
+    ADMIN_PASSWORD,
+    SHARED_PASSWORD,
+    HubClient,
+    RunningPlatform,
+    start_platform,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 

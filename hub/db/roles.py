@@ -37,24 +37,8 @@ def ensure_user_login(
     engine: sa.Engine, username: str, password: str, connection_limit: int
 ) -> str:
     """Create or update `username`'s read-only login; return the role name."""
-    if not re.fullmatch(r"[A-Za-z0-9_-]{16,128}", password):
-        raise ValueError("database passwords must be 16-128 URL-safe characters")
     role = login_name(username)
-    quoted = engine.dialect.identifier_preparer.quote(role)
-    group = engine.dialect.identifier_preparer.quote(READ_ONLY_GROUP)
-    with engine.begin() as conn:
-        exists = conn.execute(
-            sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
-        ).first()
-        verb = "ALTER" if exists else "CREATE"
-        # Role options cannot be bound parameters; the password is hex, the name is quoted.
-        conn.execute(
-            sa.text(
-                f"{verb} ROLE {quoted} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
-                f"INHERIT CONNECTION LIMIT {int(connection_limit)} PASSWORD '{password}'"
-            )
-        )
-        conn.execute(sa.text(f"GRANT {group} TO {quoted}"))
+    _ensure_login(engine, role, password, READ_ONLY_GROUP, connection_limit)
     return role
 
 
@@ -69,19 +53,28 @@ def ensure_ingest_login(engine: sa.Engine, role: str, password: str) -> str:
     """
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,47}", role):
         raise ValueError(f"ingest role {role!r}: use lowercase letters, digits and _")
+    _ensure_login(engine, role, password, INGEST_GROUP)
+    return role
+
+
+def _ensure_login(
+    engine: sa.Engine, role: str, password: str, group: str, connection_limit: int = -1
+) -> None:
+    """A login role that is a member of `group` and nothing more (-1: no connection limit)."""
     if not re.fullmatch(r"[A-Za-z0-9_-]{16,128}", password):
         raise ValueError("database passwords must be 16-128 URL-safe characters")
-    quoted = engine.dialect.identifier_preparer.quote(role)
+    quote = engine.dialect.identifier_preparer.quote
     with engine.begin() as conn:
         exists = conn.execute(
             sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
         ).first()
         verb = "ALTER" if exists else "CREATE"
+        # Role options cannot be bound parameters: the password was checked above and
+        # the names are quoted.
         conn.execute(
             sa.text(
-                f"{verb} ROLE {quoted} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT "
-                f"PASSWORD '{password}'"
+                f"{verb} ROLE {quote(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT "
+                f"CONNECTION LIMIT {int(connection_limit)} PASSWORD '{password}'"
             )
         )
-        conn.execute(sa.text(f"GRANT {INGEST_GROUP} TO {quoted}"))
-    return role
+        conn.execute(sa.text(f"GRANT {quote(group)} TO {quote(role)}"))
