@@ -8,6 +8,7 @@ share that one account: a fallback for a single person, logged loudly.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import pwd
 from collections.abc import AsyncIterator, Callable
@@ -175,7 +176,10 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
 
     @property
     def cgroup_name(self) -> str:
-        return self.os_user
+        # OS accounts are per machine, cgroups must be per platform: two platforms on one
+        # machine (tests, a trial next to production) must never stop each other's servers
+        instance = hashlib.sha256(str(Path(self.data_dir).resolve()).encode()).hexdigest()[:8]
+        return f"{self.os_user}-{instance}"
 
     def apply_limits(self) -> None:
         report = self.limiter.prepare(
