@@ -26,6 +26,7 @@ ENV_OVERRIDES = {
     "SDL_SHARED_PASSWORD": ("auth", "shared_password"),
     "SDL_ADMIN_USERS": ("auth", "admin_users"),
     "SDL_OIDC_CLIENT_SECRET": ("auth", "oidc", "client_secret"),
+    "SDL_DATABASE_URL": ("database", "url"),
 }
 
 

@@ -21,6 +21,11 @@ class HubContext:
     settings: Settings
     runtime: Runtime | None
     secrets: Mapping[str, str] = field(default_factory=dict)
+    settings_file: str = ""  # the operator's settings document, for services the hub starts
+
+    @property
+    def config_file(self) -> str:
+        return self.runtime.config_file if self.runtime else self.settings_file
 
     @property
     def data_dir(self) -> Path:

@@ -39,9 +39,8 @@ def apply_quotas(ctx: HubContext, c: Config) -> None:
 
         port = free_port()
     environment = {"SDL_DATA_DIR": str(settings.data_dir)}
-    config_file = getattr(ctx.runtime, "config_file", "") if ctx.runtime else ""
-    if config_file:
-        environment["SDL_CONFIG"] = config_file
+    if ctx.config_file:
+        environment["SDL_CONFIG"] = ctx.config_file
     service = {
         "name": SERVICE,
         "display": True,  # listed in the hub's Services menu

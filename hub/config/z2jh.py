@@ -14,6 +14,7 @@ from traitlets.config import Config
 
 from hub.config.auth import apply_auth
 from hub.config.context import HubContext, kubernetes_secrets
+from hub.config.quotas import apply_quotas
 from hub.kube.config import apply_kubernetes
 from hub.settings import Settings, load_settings
 from hub.spawners.lifecycle import post_stop_hook
@@ -21,15 +22,21 @@ from hub.spawners.lifecycle import post_stop_hook
 DEFAULT_SETTINGS_FILE = "/etc/sdl/settings.yaml"
 
 
-def apply_z2jh(settings: Settings, c: Config) -> None:
-    ctx = HubContext(settings, None, kubernetes_secrets(settings))
+def apply_z2jh(settings: Settings, c: Config, settings_file: str = "") -> None:
+    ctx = HubContext(settings, None, kubernetes_secrets(settings), settings_file)
     apply_auth(ctx, c)
     apply_kubernetes(settings, c)
+    apply_quotas(ctx, c)  # the quota service runs in the hub pod, on the lab's PostgreSQL
     c.Spawner.post_stop_hook = post_stop_hook
+
+
+def settings_file(environ: dict[str, str] | None = None) -> str:
+    return dict(os.environ if environ is None else environ).get(
+        "SDL_SETTINGS_FILE", DEFAULT_SETTINGS_FILE
+    )
 
 
 def load_z2jh_settings(environ: dict[str, str] | None = None) -> Settings:
     """The settings file mounted from a ConfigMap; secrets from the pod's environment."""
     env = dict(os.environ if environ is None else environ)
-    path = Path(env.get("SDL_SETTINGS_FILE", DEFAULT_SETTINGS_FILE))
-    return load_settings(path, overrides={"mode": "kubernetes"}, environ=env)
+    return load_settings(Path(settings_file(env)), overrides={"mode": "kubernetes"}, environ=env)

@@ -112,6 +112,9 @@ def test_extra_config_runs_and_configures_the_spawner(
     assert c.SdlKubeSpawner.profiles
     assert c.SharedPasswordAuthenticator.user_password == "from-the-secret"
     assert c.Spawner.post_stop_hook is not None  # a stopped server takes its Dask clusters
+    quotas = next(s for s in c.JupyterHub.services if s["name"] == "quotas")
+    assert quotas["environment"]["SDL_CONFIG"] == str(settings_file)
+    assert c.QuotaChecker.enabled is True
 
 
 def test_settings_document_validates(z2jh: dict) -> None:
