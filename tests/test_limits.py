@@ -273,3 +273,17 @@ def test_cgroup2_paths_on_a_hybrid_machine(parent: str) -> None:
     assert "cpu_seconds" in v2.usage("hybrid")  # cpu.stat exists without the cpu controller
     v2.remove("hybrid")  # via cgroup.kill
     assert proc.wait(timeout=5) == -9 and not (unified / parent / "hybrid").exists()
+
+
+def test_the_parent_weighs_the_sum_of_its_servers_guarantees(limiter: CgroupLimiter) -> None:
+    file, default, _ = limiter.weight_file
+    parent = Path(limiter.mounts["cpu"]) / limiter.parent
+    sizes = {"cpu_limit": 1.0, "mem_limit": 2**30, "mem_guarantee": 0, "gpus": 0}
+    limiter.prepare("one", cpu_guarantee=2, **sizes)
+    limiter.prepare("two", cpu_guarantee=3, **sizes)
+    per_cpu = default  # v1: 1024 shares per CPU; v2: 100 weight per CPU
+    assert int((parent / file).read_text()) == 5 * per_cpu
+    limiter.remove("two")
+    assert int((parent / file).read_text()) == 2 * per_cpu
+    limiter.remove("one")
+    assert int((parent / file).read_text()) == default  # never below one process's weight

@@ -255,7 +255,29 @@ class CgroupLimiter(ResourceLimiter):
                 gaps.append(f"{s.what}: not enforced ({problem})")
         gaps += common_gaps(cpu_limit, mem_limit, cpu_guarantee, mem_guarantee, gpus)
         self._attach[name] = tuple(os.fsencode(p / "cgroup.procs") for p in sorted(joinable))
+        self.balance_parent()
         return LimitReport(enforced=enforced, not_enforced=gaps)
+
+    #: The CPU weight file, its default and its maximum (v1: cpu.shares; v2: cpu.weight).
+    weight_file: tuple[str, int, int] = ("cpu.shares", 1024, 262144)
+
+    def balance_parent(self) -> None:
+        """Give the parent group the sum of its servers' CPU weights.
+
+        Under one parent, all servers together would weigh as much as one process outside
+        it: 20 servers starting at once would get a fraction of the CPU that the hub's own
+        processes get. With the sum, each server weighs what its guarantee says, as pods
+        do on Kubernetes, and the hub keeps its own share.
+        """
+        file, default, ceiling = self.weight_file
+        root = self.mounts.get("cpu")
+        if root is None:
+            return
+        parent = Path(root) / self.parent
+        children = (child / file for child in parent.iterdir() if child.is_dir())
+        total = sum(int(text) for path in children if (text := _read(path).strip()).isdigit())
+        with contextlib.suppress(OSError):
+            (parent / file).write_text(str(min(ceiling, max(default, total))))
 
     def attach_self(self, name: str) -> None:
         """Join the prepared group(s); runs in the child between fork and exec, as root.
@@ -303,6 +325,7 @@ class CgroupLimiter(ResourceLimiter):
                         log.warning("cannot remove cgroup %s: %s", path, exc.strerror)
                         break
                     time.sleep(0.02)
+        self.balance_parent()
 
     def usage(self, name: str) -> dict[str, float]:
         """Memory now and at peak, CPU seconds, OOM kills, processes: whichever can be read."""
@@ -333,6 +356,8 @@ class CgroupV1Limiter(CgroupLimiter):
 
 class CgroupV2Limiter(CgroupLimiter):
     """cgroup v2: one tree; controllers must be enabled in every ancestor's subtree_control."""
+
+    weight_file = ("cpu.weight", 100, 10000)
 
     kind = "cgroup2"
     version = 2
