@@ -15,16 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.spawners.limits import (
-    CgroupLimiter,
-    CgroupV2Limiter,
-    LimitReport,
-    NoopLimiter,
-    ResourceLimiter,
-    check_name,
-    parse_mountinfo,
-    plan_settings,
-)
+from hub.spawners.limit_plan import LimitReport, check_name, parse_mountinfo, plan_settings
+from hub.spawners.limits import CgroupLimiter, CgroupV2Limiter, NoopLimiter, ResourceLimiter
 
 MI = 2**20
 PROFILE = {"cpu_limit": 0.2, "mem_limit": 64 * MI, "cpu_guarantee": 0.1, "mem_guarantee": 0}
