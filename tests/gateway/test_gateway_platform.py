@@ -26,7 +26,6 @@ from tests.gateway.support import (
     gateway_as,
     run_in_workspace,
     server_environment,
-    wait_until,
 )
 from tests.support.platform import (
     ADMIN_PASSWORD,
@@ -34,6 +33,7 @@ from tests.support.platform import (
     HubClient,
     RunningPlatform,
     start_platform,
+    wait_until,
 )
 
 # dask_gateway's Gateway.__del__ re-closes an already closed client and raises inside
@@ -245,7 +245,8 @@ def test_an_idle_cluster_is_culled(platform: RunningPlatform) -> None:
     assert Path(workdir).is_dir()
     wait_until(lambda: not cluster_processes(cluster.name), IDLE_TIMEOUT * 3, "idle cluster culled")
     wait_until(lambda: gateway.list_clusters() == [], 30, "culled cluster no longer listed")
-    assert not workdir.exists()
+    # the gateway removes the working dir just after the cluster is marked stopped
+    wait_until(lambda: not workdir.exists(), 30, "the culled cluster's working dir removed")
     cluster.close()
 
 

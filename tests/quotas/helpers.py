@@ -49,13 +49,3 @@ def token_for(client: HubClient, name: str, scopes: list[str] | None = None) -> 
     response = client.api("POST", f"/users/{name}/tokens", json=body)
     response.raise_for_status()
     return response.json()["token"]
-
-
-def wait_until(condition: Any, timeout: float = 30, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")

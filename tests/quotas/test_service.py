@@ -17,7 +17,6 @@ from tests.quotas.helpers import (
     quota_api,
     token_for,
     wait_for_service,
-    wait_until,
 )
 from tests.support.platform import (
     ADMIN_PASSWORD,
@@ -25,6 +24,7 @@ from tests.support.platform import (
     HubClient,
     RunningPlatform,
     start_platform,
+    wait_until,
 )
 
 SETTINGS = {

@@ -163,3 +163,17 @@ class HubClient:
                 raise RuntimeError(f"server of {username} vanished while starting: {user}")
             time.sleep(0.5)
         raise TimeoutError(f"server of {username} not ready after {timeout}s")
+
+
+def wait_until(check: Any, timeout: float = 30, what: str = "", every: float = 0.3) -> Any:
+    """Poll `check()` until it returns something truthy; return it, or fail saying what."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every)
+    raise AssertionError(
+        f"timed out after {timeout:.0f}s waiting for {what or check} (last: {last!r})"
+    )

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import io
-import time
 import zipfile
-from collections.abc import Callable
-from typing import Any
 
 
 def make_zip(files: dict[str, str | bytes]) -> bytes:
@@ -28,14 +25,3 @@ def zip_bomb(size: int = 300 * 2**20) -> bytes:
         for _ in range(size // 2**20):
             member.write(chunk)
     return buffer.getvalue()
-
-
-def eventually(check: Callable[[], Any], timeout: float = 60, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")

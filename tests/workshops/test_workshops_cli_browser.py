@@ -97,7 +97,7 @@ def test_instructor_page_flow(platform: RunningPlatform, tmp_path: Path) -> None
     # a participant logs in with a generated password and finds the notebooks
     participant = Service(platform, "web-ws-01", accounts["web-ws-01"])
     participant.spawn()
-    from tests.workshops.helpers import eventually
+    from tests.support.platform import wait_until as eventually
 
     listing = eventually(
         lambda: (r := participant.contents("workshops/web-ws")).status_code == 200 and r.json(),

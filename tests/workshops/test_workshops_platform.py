@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.platform import ADMIN_PASSWORD, SHARED_PASSWORD, HubClient, RunningPlatform
+from tests.support.platform import wait_until as eventually
 from tests.workshops.conftest import Service
-from tests.workshops.helpers import eventually, make_zip
+from tests.workshops.helpers import make_zip
 
 AS_ROOT = os.geteuid() == 0
 V1 = {"course/01-intro.ipynb": '{"v": 1}', "course/data/readme.md": "read me"}
