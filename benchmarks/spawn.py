@@ -46,6 +46,7 @@ from typing import Any
 import numpy
 import psutil
 import requests
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -205,24 +206,71 @@ def run_user(
     return result
 
 
+# which program a process is, for CPU accounting (first match wins)
+_CATEGORIES = (
+    ("single-user servers", ("jupyterhub-singleuser", "hub.workspace")),
+    ("proxy", ("hub.proxy", "configurable-http-proxy", "configurable_http_proxy")),
+    ("postgres", ("postgres",)),
+    ("dask gateway", ("hub.gateway", "dask-gateway", "dask_gateway")),
+    ("quota service", ("hub.quotas",)),
+    ("workshops service", ("hub.workshops",)),
+    ("idle culler", ("jupyterhub_idle_culler",)),
+    ("hub", ("jupyterhub",)),
+)
+
+
+def category(cmdline: list[str]) -> str:
+    joined = " ".join(cmdline)
+    for name, markers in _CATEGORIES:
+        if any(marker in joined for marker in markers):
+            return name
+    return f"other: {Path(cmdline[0]).name}" if cmdline else "other: kernel threads"
+
+
 @dataclass
 class Sampler:
-    """Peak memory in use and mean CPU load on the machine while users spawn."""
+    """Peak memory, mean CPU load, and CPU-seconds per program while users spawn.
+
+    CPU time is sampled per process every `interval`: processes that live shorter than
+    that (a `du`, a `useradd`) are missed, in both setups alike.
+    """
 
     interval: float = 0.5
     peak_used: int = 0
     cpu: list[float] = field(default_factory=list)
+    _first: dict[tuple[int, float], float] = field(default_factory=dict)
+    _last: dict[tuple[int, float], tuple[str, float]] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
+
+    def sample_processes(self, first: bool) -> None:
+        me = os.getpid()
+        for proc in psutil.process_iter(["pid", "create_time", "cmdline", "cpu_times"]):
+            info = proc.info
+            if info["pid"] == me or info["cpu_times"] is None:
+                continue
+            key = (info["pid"], info["create_time"])
+            used = info["cpu_times"].user + info["cpu_times"].system
+            if first:
+                self._first[key] = used
+            self._last[key] = (category(info["cmdline"] or []), used)
+
+    def cpu_seconds_by_program(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for key, (name, used) in self._last.items():
+            totals[name] = totals.get(name, 0.0) + used - self._first.get(key, 0.0)
+        return {name: round(value, 2) for name, value in sorted(totals.items()) if value >= 0.01}
 
     def run(self) -> None:
         psutil.cpu_percent()
         while not self._stop.wait(self.interval):
             self.peak_used = max(self.peak_used, psutil.virtual_memory().used)
             self.cpu.append(psutil.cpu_percent())
+            self.sample_processes(first=False)
 
     @contextlib.contextmanager
     def running(self) -> Iterator[Sampler]:
         before = psutil.virtual_memory().used
+        self.sample_processes(first=True)
         thread = threading.Thread(target=self.run, daemon=True)
         thread.start()
         try:
@@ -230,6 +278,7 @@ class Sampler:
         finally:
             self._stop.set()
             thread.join()
+            self.sample_processes(first=False)
             self.peak_used = max(self.peak_used - before, 0)
 
 
@@ -275,6 +324,7 @@ def measure(
         "failures": [{"user": r.name, "error": r.error} for r in results if not r.ok],
         "peak_extra_memory_mib": round(sampler.peak_used / 2**20),
         "mean_cpu_percent": round(sum(sampler.cpu) / len(sampler.cpu), 1) if sampler.cpu else None,
+        "cpu_seconds_by_program": sampler.cpu_seconds_by_program(),
         "users": [asdict(r) for r in results],
     }
 
@@ -319,6 +369,20 @@ def hook_seconds(log_text: str, names: list[str]) -> dict[str, Any]:
     began, started = stamps(_OAUTH), stamps(_STARTING)
     took = [(started[n] - began[n]).total_seconds() for n in names if n in began and n in started]
     return summarize(took)
+
+
+_HOOKS = re.compile(r"\[(\S+?)\] spawn hooks took (.*)")
+_HOOK = re.compile(r"(\w+) ([\d.]+) s")
+
+
+def each_hook_seconds(log_text: str, names: list[str]) -> dict[str, Any]:
+    """The spawner's own timing of each hook ("[user] spawn hooks took quota 0.1 s, ...")."""
+    per_hook: dict[str, list[float]] = {}
+    for user, hooks in _HOOKS.findall(log_text):
+        if user in names:
+            for hook, seconds in _HOOK.findall(hooks):
+                per_hook.setdefault(hook, []).append(float(seconds))
+    return {hook: summarize(values) for hook, values in per_hook.items()}
 
 
 _ANY_STAMP = r"\[\w (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) (?:JupyterHub|ServerApp)[^\]]*\] "
@@ -401,8 +465,11 @@ def point_homes(names: list[str], homes: Path) -> None:
 
 
 # -- the two setups ------------------------------------------------------------------------
-def run_platform(names: list[str], warmup: str, timeout: int, client: str) -> dict[str, Any]:
-    settings = {"hub": {"spawn_timeout": timeout}}
+def run_platform(
+    names: list[str], warmup: str, timeout: int, client: str, overrides: dict | None = None
+) -> dict[str, Any]:
+    settings = {**(overrides or {}), "hub": {**(overrides or {}).get("hub", {}),
+                                             "spawn_timeout": timeout}}  # fmt: skip
     t0 = time.monotonic()
     with start_platform(settings, timeout=300) as running:
         startup = time.monotonic() - t0
@@ -415,6 +482,7 @@ def run_platform(names: list[str], warmup: str, timeout: int, client: str) -> di
     result["oauth_client_to_server_listening"] = listen_seconds(log, names)
     result["port_collisions"] = log.count("could not be started because port")
     result["hook_seconds_in_hub"] = hook_seconds(log, names)
+    result["each_hook_seconds"] = each_hook_seconds(log, names)
     result["hooks_seen_in_hub_log"] = {
         "odc_login_made": log.count("Open Data Cube: read-only database login"),
         "odc_not_configured": log.count("Open Data Cube is not configured"),
@@ -538,6 +606,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--spawn-timeout", type=int, default=300, help="seconds per spawn")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON")
+    parser.add_argument(
+        "--platform-settings",
+        type=Path,
+        help="YAML settings for the platform run (e.g. to switch a service off and see "
+        "what it costs); default: the platform's defaults",
+    )
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         parser.exit(2, "needs root: every server runs as its own OS account (sdl-bench-NN)\n")
@@ -560,11 +634,17 @@ def main(argv: list[str] | None = None) -> int:
         "accounts": prepare_accounts([*names, warmup]),
         "runs": [],
     }
+    overrides = yaml.safe_load(args.platform_settings.read_text()) if args.platform_settings else {}
+    report["parameters"]["platform_settings"] = overrides
+
+    def platform(*a: Any) -> dict[str, Any]:
+        return run_platform(*a, overrides=overrides)
+
     for round_no in range(1, args.rounds + 1):
-        order = (run_baseline, run_platform) if round_no % 2 else (run_platform, run_baseline)
+        order = (run_baseline, platform) if round_no % 2 else (platform, run_baseline)
         for runner in order:
-            print(f"round {round_no}: {runner.__name__[4:]} with {args.users} users ...",
-                  flush=True)  # fmt: skip
+            setup = "platform" if runner is platform else "baseline"
+            print(f"round {round_no}: {setup} with {args.users} users ...", flush=True)
             run = runner(names, warmup, args.spawn_timeout, args.client)
             run["round"] = round_no
             report["runs"].append(run)
@@ -572,6 +652,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  login→ready p50 {s.get('p50_s')} s, p95 {s.get('p95_s')} s, "
                   f"max {s.get('max_s')} s, failures {len(run['failures'])}, "
                   f"wall {run['wall_s']} s", flush=True)  # fmt: skip
+            print(f"  CPU-s by program: {run['cpu_seconds_by_program']}", flush=True)
+            for hook, summary in run.get("each_hook_seconds", {}).items():
+                print(f"  hook {hook}: p50 {summary.get('p50_s')} s, "
+                      f"max {summary.get('max_s')} s", flush=True)  # fmt: skip
             for failure in run["failures"][:5]:
                 print(f"    {failure['user']}: {failure['error']}", flush=True)
     report["comparison"] = compare(report["runs"])

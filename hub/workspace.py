@@ -1,8 +1,13 @@
-"""Workspace bootstrap, run as the user just before JupyterLab starts.
+"""Workspace bootstrap, run as the user before JupyterLab serves anything.
 
-`python -m hub.workspace jupyterhub-singleuser [args...]`: links the read-only archive at
-~/shared, hands out the notebook templates, then becomes the single-user server. The
-same entry point serves local processes and Kubernetes pods.
+It links the read-only archive at ~/shared and hands out the notebook templates. Two
+ways in, the same work:
+
+* as a Jupyter server extension, loaded by the single-user server while it initialises
+  (before it listens): `sdl up` enables it through JUPYTER_CONFIG_PATH
+  (hub/jupyter_config), so no extra interpreter starts per spawn;
+* `python -m hub.workspace jupyterhub-singleuser [args...]`: does the same, then becomes
+  the single-user server (the Kubernetes pods' command).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from hub.templates_seed import seed_templates
 
@@ -31,6 +37,20 @@ def prepare_home(home: Path, environ: dict[str, str]) -> list[str]:
             f"{len(report.kept_user_changes)} kept as you changed them"
         )
     return lines
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "hub.workspace"}]
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    """Prepare the home the server runs in (it has not started listening yet)."""
+    home = Path(os.environ.get("HOME", os.getcwd()))
+    try:
+        for line in prepare_home(home, dict(os.environ)):
+            serverapp.log.info("[sdl-workspace] %s", line)
+    except OSError as exc:  # never keep a user out of their server over templates
+        serverapp.log.warning("[sdl-workspace] could not prepare %s: %s", home, exc)
 
 
 def main(argv: list[str]) -> None:

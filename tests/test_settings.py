@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -122,7 +123,13 @@ def test_apply_spawner_local_wires_profiles_odc_and_workspace() -> None:
     assert c.JupyterHub.spawner_class == "hub.spawners.local.SdlLocalSpawner"
     assert c.SdlLocalSpawner.archive_dir == "/srv/sdl/archive"
     assert c.SdlLocalSpawner.odc_connection_limit == 3
-    assert c.Spawner.cmd[1:3] == ["-m", "hub.workspace"]
+    assert Path(c.Spawner.cmd[0]).name == "jupyterhub-singleuser"  # no wrapper process
+    # the workspace bootstrap is a server extension, enabled through this config path
+    enabled = Path(c.Spawner.environment["JUPYTER_CONFIG_PATH"]).glob(
+        "jupyter_server_config.d/*.json"
+    )
+    extensions = [json.loads(f.read_text())["ServerApp"]["jpserver_extensions"] for f in enabled]
+    assert extensions == [{"hub.workspace": True}]
     assert c.Spawner.environment["SDL_TEMPLATES_DIR"] == "/srv/sdl/templates"
     assert c.Spawner.default_url == "/lab"
 

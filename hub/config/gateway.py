@@ -61,3 +61,27 @@ def apply_gateway(ctx: HubContext, c: Config) -> None:
     c.SdlGatewayClient.api_url = internal
     c.SdlGatewayClient.api_token = token
     c.SdlGatewayClient.stop_with_server = dask.stop_with_server
+
+
+def apply_kube_gateway_client(ctx: HubContext, c: Config) -> None:
+    """Kubernetes: the dask-gateway chart runs the gateway; the hub still stops a user's
+    clusters with their server, calling the API service with the service's token.
+
+    z2jh has put `hub.services.dask-gateway` (with its generated `api_token`) into
+    `c.JupyterHub.services` before `hub.extraConfig` runs; the gateway pod gets the same
+    token from the chart's Secret (helm-values/dask-gateway.yaml).
+    """
+    from hub.kube.manifests import GATEWAY_API_PORT, gateway_chart_name
+
+    dask = ctx.settings.dask
+    token = next(
+        (service.get("api_token") for service in earlier(c.JupyterHub, "services", [])
+         if service.get("name") == SERVICE_NAME),
+        None,
+    )  # fmt: skip
+    if not dask.enabled or not token:
+        return
+    api = gateway_chart_name(ctx.settings.kubernetes, "api")
+    c.SdlGatewayClient.api_url = f"http://{api}:{GATEWAY_API_PORT}"
+    c.SdlGatewayClient.api_token = token
+    c.SdlGatewayClient.stop_with_server = dask.stop_with_server

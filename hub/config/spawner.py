@@ -36,18 +36,18 @@ def apply_local_spawner(ctx: HubContext, c: Config) -> None:
     c.Spawner.http_timeout = settings.hub.spawn_timeout
 
 
+#: Holds jupyter_server_config.d/sdl-workspace.json, which enables hub.workspace.
+JUPYTER_CONFIG = Path(__file__).resolve().parent.parent / "jupyter_config"
+
+
 def apply_workspace(ctx: HubContext, c: Config) -> None:
-    """The single-user server: JupyterLab, started through our workspace bootstrap."""
+    """The single-user server: JupyterLab, with our workspace bootstrap as a server
+    extension (in-process: a wrapper would start a second interpreter per spawn)."""
     templates = ctx.settings.templates
-    python = Path(sys.executable)
-    c.Spawner.cmd = [
-        str(python),
-        "-m",
-        "hub.workspace",
-        str(python.parent / "jupyterhub-singleuser"),
-    ]
+    c.Spawner.cmd = [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
     c.Spawner.default_url = "/lab"
     c.Spawner.environment = {
+        "JUPYTER_CONFIG_PATH": str(JUPYTER_CONFIG),
         "SDL_TEMPLATES_DIR": str(ctx.data_dir / "templates"),
         "SDL_TEMPLATES_TARGET": templates.target,
         "SDL_ARCHIVE_DIR": str(ctx.settings.archive),

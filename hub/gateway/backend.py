@@ -22,11 +22,11 @@ from traitlets import Bool, Unicode, default
 from traitlets import Callable as CallableTrait
 
 from hub.gateway.dashboard import DashboardRoutes
-from hub.gateway.usage import ClusterUsageMixin, UserLimitsMixin
+from hub.gateway.usage import DBClusterUses, DBUsageMixin
 from hub.spawners.accounts import os_username
 
 
-class SdlLocalBackend(UserLimitsMixin, ClusterUsageMixin, DashboardRoutes, LocalBackend):
+class SdlLocalBackend(DBClusterUses, DBUsageMixin, DashboardRoutes, LocalBackend):
     """LocalBackend that maps users to their workspace accounts, enforces user totals and
     records each cluster's cores over time in the quota database (`usage_settings`)."""
 
@@ -80,6 +80,15 @@ class SdlLocalBackend(UserLimitsMixin, ClusterUsageMixin, DashboardRoutes, Local
                 env = {}
             self._user_env = {**getattr(self, "_user_env", {}), user.name: dict(env)}
         return await super().start_cluster(user, cluster_options)
+
+    async def _check_cluster_proxied(self, cluster: Any) -> None:
+        """Give the proxy only the scheduler (SNI) route; dashboards go through the
+        gateway's own authenticated route (hub.gateway.dashboard)."""
+        if not cluster.added_to_proxies:
+            await self.proxy.add_route(
+                kind="SNI", sni=cluster.name, target=cluster.scheduler_address
+            )
+            cluster.added_to_proxies = True
 
     def setup_working_directory(self, cluster: Any) -> str:
         """A private working dir owned by the user's account (replaces upstream's, which

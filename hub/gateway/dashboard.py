@@ -17,7 +17,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from dask_gateway_server.backends.db_base import DBBackendBase, JobStatus
+from dask_gateway_server.backends.base import Backend
+from dask_gateway_server.models import ClusterStatus
 
 # headers never relayed: hop-by-hop ones, and the caller's credentials (the dashboard
 # runs as the cluster's owner, who must never receive an admin's token)
@@ -32,24 +33,27 @@ def _relay_headers(headers: Any) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() not in _DROP}
 
 
-class DashboardRoutes(DBBackendBase):
-    """Mixin for a DB-based backend: private dashboards and the hub's admin routes."""
+class DashboardRoutes(Backend):
+    """Mixin for any backend: private dashboards and the hub's admin routes.
+
+    Only the public backend API is used (`get_cluster`, `list_clusters`,
+    `stop_cluster`), so the local and the Kubernetes backends share it. How dashboard
+    requests reach these routes differs: the local backend never gives its proxy the
+    dashboard route; on Kubernetes a higher-priority traefik route sends
+    `<prefix>/clusters/` to the gateway API pods (hub.kube.manifests).
+    """
 
     async def setup(self, app: web.Application) -> None:
         await super().setup(app)
+        self.add_platform_routes(app)
+
+    def add_platform_routes(self, app: web.Application) -> None:
+        """Private dashboards, and the hub's route to a user's clusters."""
         self._app = app
         app.router.add_route("*", "/clusters/{cluster_name}", self._dashboard)
         app.router.add_route("*", "/clusters/{cluster_name}/{tail:.*}", self._dashboard)
         app.router.add_get("/api/sdl/users/{username}/clusters", self._user_clusters)
         app.router.add_delete("/api/sdl/users/{username}/clusters", self._user_clusters)
-
-    async def _check_cluster_proxied(self, cluster: Any) -> None:
-        """Give the proxy only the scheduler (SNI) route; dashboards go through us."""
-        if not cluster.added_to_proxies:
-            await self.proxy.add_route(
-                kind="SNI", sni=cluster.name, target=cluster.scheduler_address
-            )
-            cluster.added_to_proxies = True
 
     # -- dashboards ------------------------------------------------------------------
     async def _dashboard(self, request: web.Request) -> web.StreamResponse:
@@ -59,11 +63,11 @@ class DashboardRoutes(DBBackendBase):
     async def _dashboard_for_user(self, request: web.Request) -> web.StreamResponse:
         user = request["user"]
         name = request.match_info["cluster_name"]
-        cluster = self.db.get_cluster(name)
+        cluster = await self.get_cluster(name)
         if cluster is None or not (user.admin or user.name == cluster.username):
             # the same answer for "not yours" and "does not exist": names are not leaked
             raise web.HTTPNotFound(reason=f"No cluster {name} of yours")
-        if cluster.status != JobStatus.RUNNING or not cluster.dashboard_address:
+        if cluster.status != ClusterStatus.RUNNING or not cluster.dashboard_address:
             raise web.HTTPServiceUnavailable(reason=f"Cluster {name} has no dashboard now")
         target = f"{cluster.dashboard_address}/{request.match_info.get('tail', '')}"
         if request.query_string:
@@ -120,7 +124,7 @@ class DashboardRoutes(DBBackendBase):
         if not self._is_hub(request):
             raise web.HTTPForbidden(reason="Only the hub may manage other users' clusters")
         username = request.match_info["username"]
-        clusters = self.db.list_clusters(username=username)
+        clusters = await self.list_clusters(username=username)
         if request.method == "DELETE":
             for cluster in clusters:
                 await self.stop_cluster(cluster.name)

@@ -6,14 +6,19 @@ module (so the gateway image needs the `space-data-lab` package) and applies the
 limits and options as the embedded gateway, from the settings file the chart mounts
 (SDL_SETTINGS_FILE).
 
-What differs from embedded mode: the upstream KubeBackend keeps no worker counts we can
-sum, so totals across clusters are enforced as (a) the number of clusters and (b) each
-cluster capped at the user's totals (upstream `cluster_max_*`, which clamps rather than
-refuses). Workers default to the user's workspace image.
+The backend, `SdlKubeBackend`, adds to upstream's KubeBackend what the embedded backend
+adds to the local one, with the same code (hub.gateway.user_limits, .ledger, .dashboard):
+totals across all of a user's clusters, usage in the quota budget, dashboards only for
+their owner and admins, and the route by which the hub stops a user's clusters when
+their server stops. Workers default to the user's workspace image.
+
+None of this has run against a live cluster here (no kube-apiserver on these machines):
+tests drive the backend's own code with DaskCluster objects as the informer holds them.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -21,7 +26,10 @@ from typing import Any
 from traitlets.config import Config
 
 from hub.gateway.config import SERVICE_NAME, cluster_options, limits_provider
-from hub.gateway.limits import GIB, check_new_cluster
+from hub.gateway.dashboard import DashboardRoutes
+from hub.gateway.limits import GIB, ClusterUse
+from hub.gateway.usage import UsageSettingsMixin
+from hub.gateway.user_limits import UserLimitsMixin
 from hub.settings import Settings, load_settings
 
 
@@ -33,9 +41,12 @@ def kube_gateway_config(settings: Settings) -> Config:
     c.JupyterHubAuthenticator.use_service_access_scopes = True
     c.DaskGateway.backend_class = "hub.gateway.kube.SdlKubeBackend"
     c.SdlKubeBackend.limits_provider = provider
+    c.SdlKubeBackend.usage_settings = settings  # cluster CPU-hours in the quota budget
     c.Backend.cluster_options = cluster_options(provider)
     c.KubeClusterConfig.idle_timeout = float(settings.dask.idle_timeout)
     c.KubeClusterConfig.image = settings.kubernetes.user_image  # workers match workspaces
+    # a safety net under the backend's totals (which refuse with a reason): upstream
+    # clamps any one cluster to these, should a request ever bypass the backend
     totals = settings.dask.user_limits
     c.KubeClusterConfig.cluster_max_cores = float(totals.cores)
     c.KubeClusterConfig.cluster_max_memory = int(totals.memory_gib * GIB)
@@ -55,39 +66,74 @@ def gateway_extra_config() -> str:
     return "from hub.gateway.kube import apply_kube_gateway\napply_kube_gateway(c)\n"
 
 
-def _kube_backend() -> type:
-    """Built lazily: kubernetes_asyncio is only needed inside the gateway pod."""
-    from dask_gateway_server.backends.base import PublicException
-    from dask_gateway_server.backends.kubernetes import KubeBackend
-    from traitlets import Callable
-
-    class SdlKubeBackend(KubeBackend):
-        """KubeBackend that refuses a cluster beyond the user's number of clusters."""
-
-        limits_provider = Callable(
-            None, allow_none=True, config=True,
-            help="Function (username, groups) -> hub.gateway.limits.DaskLimits.",
-        )  # fmt: skip
-
-        async def start_cluster(self, user: Any, cluster_options: dict[str, Any]) -> str:
-            if self.limits_provider is not None:
-                limits = self.limits_provider(user.name, user.groups)
-                running = [_model_use(c) for c in await self.list_clusters(username=user.name)]
-                reason = check_new_cluster(limits, running)
-                if reason:
-                    raise PublicException(reason)
-            return await super().start_cluster(user, cluster_options)
-
-    return SdlKubeBackend
-
-
-def _model_use(cluster: Any) -> Any:
-    from hub.gateway.limits import ClusterUse
-
+def kube_cluster_use(cluster: Any, replicas: int, pending: int = 0) -> ClusterUse:
+    """A DaskCluster's share: its `spec.replicas` (what the controller makes), or a
+    count asked of it that has not reached the object yet."""
     config = cluster.config or {}
     return ClusterUse(
-        cluster.name, 0, float(config.get("worker_cores", 1)), int(config.get("worker_memory", 0))
+        cluster.name,
+        max(int(replicas or 0), pending),
+        float(config.get("worker_cores", 1)),
+        int(config.get("worker_memory", 0)),
     )
+
+
+@functools.cache
+def _kube_backend() -> type:
+    """Built lazily: kubernetes_asyncio is only needed inside the gateway pod."""
+    from dask_gateway_server.backends.kubernetes import KubeBackend
+    from dask_gateway_server.models import ClusterStatus
+
+    class SdlKubeBackend(UserLimitsMixin, UsageSettingsMixin, DashboardRoutes, KubeBackend):
+        """KubeBackend with the embedded gateway's user totals, usage accounting,
+        private dashboards and the hub's stop route.
+
+        What a user's clusters hold is read from the DaskCluster objects the backend
+        already watches (`spec.replicas`, patched by upstream on every scale); usage is
+        recorded whenever the backend syncs an object, so it follows every change the
+        controller or a scale makes, and a cluster deleted while the gateway was away
+        is closed at the next start (UsageLedger).
+        """
+
+        def replicas(self, name: str) -> int:
+            obj = self.informer.get(name) if hasattr(self, "informer") else None
+            return int(((obj or {}).get("spec") or {}).get("replicas") or 0)
+
+        def cluster_uses(self, username: str) -> list[ClusterUse]:
+            clusters = self.username_to_clusters.get(username, {}).values()
+            return [
+                kube_cluster_use(c, self.replicas(c.name), self.pending_count(c.name))
+                for c in clusters
+                if c.status <= ClusterStatus.RUNNING
+            ]
+
+        def cluster_owner(self, name: str) -> str | None:
+            cluster = self.clusters.get(name)
+            if cluster is None or cluster.status > ClusterStatus.RUNNING:
+                return None
+            return cluster.username
+
+        async def setup(self, app: Any) -> None:
+            self.ledger.start()  # closes what an earlier gateway left open, first
+            await super().setup(app)
+
+        async def cleanup(self) -> None:
+            await super().cleanup()
+            await self.ledger.drained(self.usage_drain_timeout)
+
+        async def sync_cluster(self, cluster_name: str) -> None:
+            await super().sync_cluster(cluster_name)
+            cluster = self.clusters.get(cluster_name)
+            if cluster is None or cluster.status > ClusterStatus.RUNNING:
+                self.ledger.end(cluster_name)
+                self.forget_pending(cluster_name)
+                return
+            use = kube_cluster_use(cluster, self.replicas(cluster_name))
+            self.ledger.observe(
+                cluster.username, cluster_name, use.workers, use.worker_cores, use.worker_memory
+            )
+
+    return SdlKubeBackend
 
 
 def __getattr__(name: str) -> Any:

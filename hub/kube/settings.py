@@ -77,7 +77,9 @@ class KubernetesSettings(_Strict):
 
     namespace: str = Field("sdl", pattern=_NAME, description="Namespace of the hub and users.")
     release: str = Field(
-        "sdl", pattern=_NAME, description="Helm release name of the z2jh and gateway charts."
+        "sdl",
+        pattern=_NAME,
+        description="Helm release name of the z2jh chart (its pods' `release` label).",
     )
     hub_image: str = Field(
         "ghcr.io/space-data-lab/sdl-hub:0.1.0",
@@ -136,9 +138,24 @@ class KubernetesSettings(_Strict):
         "gateway://traefik-sdl-dask-gateway:80",
         description="Dask Gateway scheduler proxy (TLS by SNI) as seen from workspaces.",
     )
-    gateway_pod_labels: dict[str, str] = Field(
-        default_factory=lambda: {"app.kubernetes.io/name": "dask-gateway"},
-        description="Labels of the gateway's pods (traefik, api, schedulers).",
+    gateway_release_fullname: str = Field(
+        "sdl-dask-gateway",
+        pattern=_NAME,
+        description=(
+            "Full name of the Dask Gateway chart's release (its `fullname`: the release name"
+            " if it contains `dask-gateway`, else `<release>-dask-gateway`). The chart's"
+            " objects are named from it (`api-<fullname>`, `traefik-<fullname>`, ...) and its"
+            " pods and routes carry it as label `gateway.dask.org/instance`."
+        ),
+    )
+    gateway_prefix: str = Field(
+        "/services/dask-gateway",
+        pattern=r"^(/[A-Za-z0-9._~-]+)+$",
+        max_length=200,
+        description=(
+            "The Dask Gateway chart's `gateway.prefix` (no trailing slash): dashboards are"
+            " served under `<prefix>/clusters/`."
+        ),
     )
     templates_dir: str = Field(
         "/opt/sdl/templates", description="Templates folder in the user image (SDL_TEMPLATES_DIR)."

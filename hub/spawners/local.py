@@ -26,9 +26,10 @@ from hub.spawners.accounts import os_username
 from hub.spawners.form import render_profile_form
 from hub.spawners.gpu import visible_gpus
 from hub.spawners.limits import ResourceLimiter
-from hub.spawners.odc import workspace_database_url
+from hub.spawners.odc import DatabasePlace, ensure_workspace_login, workspace_login_url
 from hub.spawners.options import ProfileAwareMixin
 from hub.spawners.ports import allocate_port, release_port
+from hub.spawners.timing import format_timings, timed
 
 
 @cache
@@ -153,12 +154,22 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
                 "runs as the platform's own OS user; homes and the archive are protected by "
                 "convention only."
             )
-        await asyncio.to_thread(self._prepare_home)
-        self.apply_limits()
-        self._odc_env = await asyncio.to_thread(self._odc_environment)
+        with timed(self.hook_seconds, "home"):
+            await asyncio.to_thread(self._prepare_home)
+        with timed(self.hook_seconds, "limits"):
+            self.apply_limits()
+        self._odc_env = self._odc_environment()
         self.port = allocate_port()  # never random_port(): simultaneous spawns collide
         self.note(f"Starting JupyterLab ({self.profile_summary()}).")
-        return await super().start()
+        # the database login is made while JupyterLab starts (its URL is known already)
+        # and awaited before the hub may call the server ready
+        login = asyncio.ensure_future(self._ensure_odc_login())
+        try:
+            started = await super().start()
+        finally:
+            await login
+        self.log.info("[%s] spawn hooks took %s", self.user.name, format_timings(self.hook_seconds))
+        return started
 
     async def stop(self, now: bool = False) -> None:
         await super().stop(now=now)
@@ -196,25 +207,29 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
     # -- Open Data Cube -------------------------------------------------------------
     _odc_env: dict[str, str] = {}
 
+    @property
+    def odc_place(self) -> DatabasePlace:
+        return DatabasePlace(Path(self.data_dir), self.odc_admin_url, self.odc_database)
+
     def _odc_environment(self) -> dict[str, str]:
+        url = workspace_login_url(self.odc_place, self.user.name, self.db_login_key.encode())
+        return {"ODC_DEFAULT_DB_URL": url, "ODC_DEFAULT_INDEX_DRIVER": "postgres"}
+
+    async def _ensure_odc_login(self) -> None:
         try:
-            url = workspace_database_url(
-                data_dir=Path(self.data_dir),
-                admin_url=self.odc_admin_url,
-                database=self.odc_database,
-                username=self.user.name,
-                key=self.db_login_key.encode(),
-                connection_limit=self.odc_connection_limit,
-            )
+            with timed(self.hook_seconds, "odc_login"):
+                await asyncio.to_thread(
+                    ensure_workspace_login, self.odc_place, self.user.name,
+                    self.db_login_key.encode(), self.odc_connection_limit,
+                )  # fmt: skip
         except Exception as exc:  # the workspace still starts, without the index
             self.log.exception("no database login for %s", self.user.name)
             self.note(f"Open Data Cube is not configured: {exc}")
-            return {}
+            return
         self.note(
             f"Open Data Cube: read-only database login, at most "
             f"{self.odc_connection_limit} connections."
         )
-        return {"ODC_DEFAULT_DB_URL": url, "ODC_DEFAULT_INDEX_DRIVER": "postgres"}
 
     def profile_summary(self) -> str:
         profile = self.profile

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from tornado import web
-from traitlets import HasTraits, Unicode, default
+from traitlets import Dict, HasTraits, Unicode, default
 
 from hub.policy.spawn import PROFILE_KEY, ProfileCatalog, Requester, SpawnRefused
 from hub.profiles import Profile, load_profiles
 from hub.quotas.enforce import check_spawn
+from hub.spawners.timing import timed
 
 
 @cache
@@ -37,7 +38,9 @@ async def apply_profile_options(spawner: Any, user_options: Any) -> None:
         spawner.log.warning("refused spawn for %s: %s", spawner.user.name, refused)
         raise web.HTTPError(refused.status, str(refused)) from None
     spawner.check_profile_fits(profile)
-    await check_spawn(spawner, profile)  # quotas: limits, budget, expiry
+    spawner.hook_seconds = {}  # the first hook of a spawn
+    with timed(spawner.hook_seconds, "quota"):
+        await check_spawn(spawner, profile)  # quotas: limits, budget, expiry
     spawner.profile = profile
     spawner.cpu_limit = profile.cpu_limit
     spawner.cpu_guarantee = profile.cpu_guarantee
@@ -56,6 +59,7 @@ class ProfileAwareMixin(HasTraits):
         profile is refused by the server.""",
     )
     profile: Profile | None = None
+    hook_seconds = Dict(help="Seconds each platform hook took in the last spawn (hub log).")
 
     @default("apply_user_options")
     def _default_apply_user_options(self) -> Any:

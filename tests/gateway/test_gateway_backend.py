@@ -123,7 +123,7 @@ def test_usage_segments_follow_the_worker_count_and_outlive_database_errors(
         cluster.count = 2
         await b.on_cluster_heartbeat("a", {"count": 2})
         await b._cluster_to_stopped(cluster)
-        await b._usage_queue.join()
+        await b.ledger.flushed()
 
     asyncio.run(life())
     (_, c0, m0, s0, e0), (_, c1, _, s1, e1), (_, c2, m2, s2, e2), (_, c3, _, s3, e3) = written
@@ -140,7 +140,7 @@ def test_no_usage_is_recorded_when_quotas_are_off(sent: list) -> None:
                         usage_recorder=lambda *args: written.append(args))  # fmt: skip
     b.db = FakeDB(FakeCluster("a", 2))
     asyncio.run(b.on_cluster_heartbeat("a", {"count": 2}))
-    assert written == [] and not hasattr(b, "_usage_queue")
+    assert written == [] and not b.ledger.open
 
 
 def test_segments_a_crashed_gateway_left_open_are_closed_at_their_last_write(
@@ -158,5 +158,5 @@ def test_segments_a_crashed_gateway_left_open_are_closed_at_their_last_write(
     written: list[tuple[Any, ...]] = []
     b = SdlLocalBackend(run_as_os_users=False, usage_settings=SETTINGS,
                         usage_recorder=lambda *args: written.append(args[1:]))  # fmt: skip
-    b._close_abandoned()
+    b.ledger._close_abandoned()
     assert written == [("sam", "c1", 4.0, GIB, start, seen)]

@@ -105,6 +105,12 @@ def test_extra_config_runs_and_configures_the_spawner(
     monkeypatch.setenv("SDL_SHARED_PASSWORD", "from-the-secret")  # what the pod would get
     assert dig(z2jh, "hub.extraEnv.SDL_SETTINGS_FILE") == "/etc/sdl/settings.yaml"
     c = Config()
+    # as z2jh's jupyterhub_config.py does before extraConfig: hub.services, with the
+    # api_token it generated into its Secret
+    c.JupyterHub.services = [
+        {**service, "name": name, "api_token": f"generated-{name}"}
+        for name, service in dig(z2jh, "hub.services").items()
+    ]
     for snippet in dig(z2jh, "hub.extraConfig").values():
         exec(compile(snippet, "hub.extraConfig", "exec"), {"c": c, "os": os})
     assert c.JupyterHub.spawner_class is SdlKubeSpawner
@@ -112,6 +118,14 @@ def test_extra_config_runs_and_configures_the_spawner(
     assert c.SdlKubeSpawner.profiles
     assert c.SharedPasswordAuthenticator.user_password == "from-the-secret"
     assert c.Spawner.post_stop_hook is not None  # a stopped server takes its Dask clusters
+    # ...through the gateway API service, with the token the gateway pod also gets
+    assert c.SdlGatewayClient.api_url == "http://api-sdl-dask-gateway:8000"
+    assert c.SdlGatewayClient.api_token == "generated-dask-gateway"
+    gateway_env = {e["name"]: e for e in dig(load("dask-gateway.yaml"), "gateway.env")}
+    token_ref = dig(load("dask-gateway.yaml"), "gateway.auth.jupyterhub")
+    assert token_ref["apiTokenFromSecretKey"] == "hub.services.dask-gateway.apiToken"
+    assert "SDL_DATABASE_URL" in gateway_env  # limits from quotas, usage into the budget
+    assert [s["name"] for s in c.JupyterHub.services].count("dask-gateway") == 1
     quotas = next(s for s in c.JupyterHub.services if s["name"] == "quotas")
     assert quotas["environment"]["SDL_CONFIG"] == str(settings_file)
     assert c.QuotaChecker.enabled is True
@@ -190,6 +204,12 @@ def test_gateway_config_comes_from_this_package(tmp_path: Path) -> None:
     gateway = load("dask-gateway.yaml")
     assert dig(gateway, "gateway.extraConfig.sdl") == gateway_extra_config()
     assert dig(gateway, "gateway.image.name").endswith("sdl-gateway")
+    env = {e["name"]: e for e in dig(gateway, "gateway.env")}
+    assert env["SDL_SETTINGS_FILE"]["value"] == "/etc/sdl/settings.yaml"
+    # quota limits and Dask usage: the same database URL as the hub's
+    hub_db = dig(load("jupyterhub.yaml"), "hub.extraEnv.SDL_DATABASE_URL")
+    assert env["SDL_DATABASE_URL"] == {"name": "SDL_DATABASE_URL", **hub_db}
+    assert hub_db["valueFrom"]["secretKeyRef"] == {"name": "sdl-hub-db", "key": "url"}
     config = kube_gateway_config(load_settings(None, environ={}))
     assert config.DaskGateway.backend_class == "hub.gateway.kube.SdlKubeBackend"
     assert config.JupyterHubAuthenticator.jupyterhub_service_name == "dask-gateway"
