@@ -59,11 +59,14 @@ class QuotaChecker(LoggingConfigurable):
         window = self.budget_window_days
         used = store.cpu_hours(name, timedelta(days=window))
         home_bytes = None
-        if home is not None and self.measure_homes:
-            home_bytes = home_size(home)
-            store.set_home_usage(name, home_bytes)
-        elif policy.value("home_storage") is not None:
-            home_bytes = store.home_usages().get(name, (None, None))[0]
+        # a home is measured at spawn only when a limit needs it; the quota service
+        # measures every home in the background (quotas.storage_scan_interval) for the pages
+        if policy.value("home_storage") is not None:
+            if home is not None and self.measure_homes:
+                home_bytes = home_size(home)
+                store.set_home_usage(name, home_bytes)
+            else:
+                home_bytes = store.home_usages().get(name, (None, None))[0]
         return policy, SpawnFacts(running, used, window, home_bytes, date.today())
 
 

@@ -32,6 +32,14 @@ from hub.spawners.ports import allocate_port, release_port
 from hub.spawners.timing import format_timings, timed
 
 
+def _account_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
 @cache
 def _limiter() -> ResourceLimiter:
     return ResourceLimiter.detect()
@@ -155,7 +163,10 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
                 "convention only."
             )
         with timed(self.hook_seconds, "home"):
-            await asyncio.to_thread(self._prepare_home)
+            if self.run_as_os_users and not _account_exists(self.os_user):
+                await asyncio.to_thread(ensure_system_user, self.os_user, self.home)
+            # a few system calls: inline, since a thread may queue behind other spawns'
+            self._prepare_home()
         with timed(self.hook_seconds, "limits"):
             self.apply_limits()
         self._odc_env = self._odc_environment()
