@@ -7,7 +7,6 @@ the spawn (503) rather than letting it through unchecked.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 from datetime import date, timedelta
@@ -24,6 +23,7 @@ from hub.profiles import Profile
 from hub.quotas.checks import CLEANUP_ENV, Decision, SpawnFacts, cleanup_profile, decide
 from hub.quotas.model import EffectivePolicy, parse_policy
 from hub.quotas.store import QuotaStore
+from hub.spawners.blocking import in_spawn_thread
 
 CLEANUP_MESSAGE_ENV = "SDL_CLEANUP_MESSAGE"
 
@@ -134,7 +134,7 @@ async def check_spawn(spawner: Any, profile: Profile) -> None:
         return
     home = getattr(spawner, "home", None)
     try:
-        policy, facts = await asyncio.to_thread(
+        policy, facts = await in_spawn_thread(
             checker.facts, user.name, groups, admin, home, running_servers(spawner)
         )
     except (sa.exc.SQLAlchemyError, DatabaseError) as exc:

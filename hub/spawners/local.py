@@ -23,6 +23,7 @@ from traitlets import Bool, Integer, Unicode, default
 from hub.ossetup import ensure_system_user
 from hub.profiles import Profile, format_size
 from hub.spawners.accounts import os_username
+from hub.spawners.blocking import in_spawn_thread
 from hub.spawners.form import render_profile_form
 from hub.spawners.gpu import visible_gpus
 from hub.spawners.limits import ResourceLimiter
@@ -164,7 +165,7 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
             )
         with timed(self.hook_seconds, "home"):
             if self.run_as_os_users and not _account_exists(self.os_user):
-                await asyncio.to_thread(ensure_system_user, self.os_user, self.home)
+                await in_spawn_thread(ensure_system_user, self.os_user, self.home)
             # a few system calls: inline, since a thread may queue behind other spawns'
             self._prepare_home()
         with timed(self.hook_seconds, "limits"):
@@ -229,7 +230,7 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
     async def _ensure_odc_login(self) -> None:
         try:
             with timed(self.hook_seconds, "odc_login"):
-                await asyncio.to_thread(
+                await in_spawn_thread(
                     ensure_workspace_login, self.odc_place, self.user.name,
                     self.db_login_key.encode(), self.odc_connection_limit,
                 )  # fmt: skip
