@@ -1,7 +1,8 @@
 """Workspace bootstrap, run as the user before JupyterLab serves anything.
 
-It links the read-only archive at ~/shared and hands out the notebook templates. Two
-ways in, the same work:
+It links the read-only archive at ~/shared and hands out the notebook templates; where
+SDL_WORKSHOPS_URL is set (Kubernetes) it also fetches the user's workshop materials
+into ~/workshops/<name>/ (`hub.workshops.pull`). Two ways in, the same work:
 
 * as a Jupyter server extension, loaded by the single-user server while it initialises
   (before it listens): `sdl up` enables it through JUPYTER_CONFIG_PATH
@@ -39,6 +40,18 @@ def prepare_home(home: Path, environ: dict[str, str]) -> list[str]:
     return lines
 
 
+def pull_workshops(home: Path, environ: dict[str, str]) -> list[str]:
+    """Workshop materials from the service, if it is configured; never raises."""
+    if not environ.get("SDL_WORKSHOPS_URL"):
+        return []
+    try:
+        from hub.workshops.pull import pull_materials
+
+        return pull_materials(home, environ)
+    except Exception as exc:  # never keep a user out of their server over materials
+        return [f"workshops: materials not fetched: {exc!r}"]
+
+
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "hub.workspace"}]
 
@@ -51,6 +64,8 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
             serverapp.log.info("[sdl-workspace] %s", line)
     except OSError as exc:  # never keep a user out of their server over templates
         serverapp.log.warning("[sdl-workspace] could not prepare %s: %s", home, exc)
+    for line in pull_workshops(home, dict(os.environ)):
+        serverapp.log.info("[sdl-workspace] %s", line)
 
 
 def main(argv: list[str]) -> None:
@@ -62,6 +77,8 @@ def main(argv: list[str]) -> None:
             print(f"[sdl-workspace] {line}", file=sys.stderr)
     except OSError as exc:  # never keep a user out of their server over templates
         print(f"[sdl-workspace] could not prepare {home}: {exc}", file=sys.stderr)
+    for line in pull_workshops(home, dict(os.environ)):
+        print(f"[sdl-workspace] {line}", file=sys.stderr)
     os.execvp(argv[0], argv)
 
 

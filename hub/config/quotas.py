@@ -10,6 +10,7 @@ import sys
 
 from traitlets.config import Config
 
+from hub.config import hubpod
 from hub.config.context import HubContext
 from hub.config.merge import earlier, with_role_scopes
 
@@ -38,13 +39,17 @@ def apply_quotas(ctx: HubContext, c: Config) -> None:
         from hub.netutil import free_port
 
         port = free_port()
-    environment = {"SDL_DATA_DIR": str(settings.data_dir)}
-    if ctx.config_file:
-        environment["SDL_CONFIG"] = ctx.config_file
+    if kubernetes:  # beside the hub in its pod, reached by the proxy pod
+        environment, url = hubpod.service_environment(ctx), hubpod.service_url(port)
+    else:
+        environment = {"SDL_DATA_DIR": str(settings.data_dir)}
+        if ctx.config_file:
+            environment["SDL_CONFIG"] = ctx.config_file
+        url = f"http://127.0.0.1:{port}"
     service = {
         "name": SERVICE,
         "display": True,  # listed in the hub's Services menu
-        "url": f"http://127.0.0.1:{port}",
+        "url": url,
         "command": [sys.executable, "-m", "hub.quotas"],
         "environment": environment,
         "oauth_client_allowed_scopes": [READ_SCOPE, WRITE_SCOPE],

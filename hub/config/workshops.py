@@ -1,4 +1,9 @@
-"""Workshops: the service instructors act through, its role, and workshop-account login."""
+"""Workshops: the service instructors act through, its role, and workshop-account login.
+
+Locally the service delivers into homes itself. On Kubernetes it runs in the hub pod
+too, with the same pages and API, but only records hand-outs: each workspace pulls its
+materials when it starts (SDL_WORKSHOPS_URL, `hub.workshops.pull`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import sys
 
 from traitlets.config import Config
 
+from hub.config import hubpod
 from hub.config.context import HubContext
 from hub.config.merge import earlier, with_role_scopes
 from hub.netutil import free_port
@@ -20,17 +26,25 @@ SERVICE_SCOPES = [
     "delete:servers",  # ended workshop accounts lose their server
 ]
 ACCESS = f"access:services!service={SERVICE_NAME}"  # every user: the page, joining
+#: Kubernetes: the port the service listens on in the hub pod (the quota service has 10101).
+KUBE_PORT = 10102
+#: Kubernetes: the service as workspaces reach it, through the proxy like the Dask Gateway.
+KUBE_WORKSHOPS_URL = f"http://proxy-public/services/{SERVICE_NAME}/"
 
 
 def apply_workshops(ctx: HubContext, c: Config) -> None:
-    """Register the workshops service; only for local mode (it writes into homes)."""
-    if ctx.settings.mode != "local":
-        return
+    """Register the workshops service (both modes; it writes into homes only locally)."""
+    kubernetes = ctx.settings.mode == "kubernetes"
+    if kubernetes:
+        environment, url = hubpod.service_environment(ctx), hubpod.service_url(KUBE_PORT)
+    else:
+        environment = {"SDL_DATA_DIR": str(ctx.data_dir)}
+        url = f"http://127.0.0.1:{free_port()}"
     service = {
         "name": SERVICE_NAME,
-        "url": f"http://127.0.0.1:{free_port()}",
+        "url": url,
         "command": [sys.executable, "-m", "hub.workshops.service"],
-        "environment": {"SDL_DATA_DIR": str(ctx.data_dir)},
+        "environment": environment,
         "oauth_no_confirm": True,
         "display": True,
     }
@@ -38,6 +52,16 @@ def apply_workshops(ctx: HubContext, c: Config) -> None:
             "services": [SERVICE_NAME]}  # fmt: skip
     c.JupyterHub.services = [*earlier(c.JupyterHub, "services", []), service]
     roles = with_role_scopes(earlier(c.JupyterHub, "load_roles", []), "user", ACCESS)
+    # a server's own token may fetch its user's materials (GET api/materials)
+    roles = with_role_scopes(roles, "server", ACCESS)
     c.JupyterHub.load_roles = [*roles, role]
+    if kubernetes:
+        c.KubeSpawner.environment = {
+            **earlier(c.KubeSpawner, "environment", {}),
+            "SDL_WORKSHOPS_URL": KUBE_WORKSHOPS_URL,
+        }
+        # the hub pod's login of workshop accounts reads the lab's PostgreSQL
+        c.WorkshopAccountsMixin.workshops_admin_url = ctx.settings.database.url
+        return
     c.WorkshopAccountsMixin.workshops_data_dir = str(ctx.data_dir)
     c.WorkshopAccountsMixin.workshops_admin_url = ctx.settings.database.url

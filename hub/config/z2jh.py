@@ -16,6 +16,7 @@ from hub.config.auth import apply_auth
 from hub.config.context import HubContext, kubernetes_secrets
 from hub.config.gateway import apply_kube_gateway_client
 from hub.config.quotas import apply_quotas
+from hub.config.workshops import apply_workshops
 from hub.kube.config import apply_kubernetes
 from hub.settings import Settings, load_settings
 from hub.spawners.lifecycle import post_stop_hook
@@ -28,6 +29,7 @@ def apply_z2jh(settings: Settings, c: Config, settings_file: str = "") -> None:
     apply_auth(ctx, c)
     apply_kubernetes(settings, c)
     apply_quotas(ctx, c)  # the quota service runs in the hub pod, on the lab's PostgreSQL
+    apply_workshops(ctx, c)  # so does the workshops service; workspaces pull their materials
     apply_kube_gateway_client(ctx, c)  # clusters stop with their user's server
     c.Spawner.post_stop_hook = post_stop_hook
 

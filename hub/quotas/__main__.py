@@ -26,10 +26,14 @@ from hub.settings import Settings, load_settings
 log = logging.getLogger("sdl.quotas")
 
 
-def settings_from_env() -> Settings:
-    data_dir = os.environ["SDL_DATA_DIR"]
-    config = os.environ.get("SDL_CONFIG", "")
-    return load_settings(Path(config) if config else None, overrides={"data_dir": data_dir})
+def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
+    """The hub's settings; in the Kubernetes hub pod also its database (SDL_DATABASE_URL)."""
+    env = dict(os.environ if environ is None else environ)
+    config = env.get("SDL_CONFIG", "")
+    overrides = {"data_dir": env["SDL_DATA_DIR"]}
+    if env.get("SDL_MODE") == "kubernetes":
+        overrides["mode"] = "kubernetes"
+    return load_settings(Path(config) if config else None, overrides=overrides, environ=env)
 
 
 def open_store(settings: Settings, timeout: float = 60) -> QuotaStore:
@@ -69,6 +73,8 @@ async def scan_forever(ctx: ServiceContext) -> None:
 
 async def serve() -> None:
     settings = settings_from_env()
+    if settings.mode == "kubernetes":  # on the hub's PVC; its first start makes the folder
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/quotas/")
     bind = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
     base_url = os.environ.get("JUPYTERHUB_BASE_URL", "/")
@@ -83,7 +89,9 @@ async def serve() -> None:
     )
     secret = SecretStore(settings.data_dir).get_hex("quotas_cookie_secret")
     app = make_app(ctx, bytes.fromhex(secret))
-    app.listen(bind.port or 10101, bind.hostname or "127.0.0.1", xheaders=True)
+    # in the hub pod the proxy, another pod, connects: listen on the pod's addresses
+    host = "" if settings.mode == "kubernetes" else bind.hostname or "127.0.0.1"
+    app.listen(bind.port or 10101, host, xheaders=True)
     log.info("quota service on %s%s", bind.geturl().rstrip("/"), prefix)
     tasks = [
         asyncio.create_task(poll_forever(ctx, os.environ["JUPYTERHUB_API_URL"],

@@ -13,13 +13,22 @@ POST   api/workshops/<name>/handout
 POST   api/workshops/<name>/reset            {"user": ..., "path": ...}
 GET    api/me                                the workshops you take part in
 POST   api/join                              {"code": ...}
+GET    api/materials                         handed-out versions of your workshops (pull)
+GET    api/materials/<name>/<N>.tar.gz       version N's files, if you take part
+POST   api/materials/<name>/report           what your workspace delivered {"version": N, ...}
+
+Every call acts as the user the hub says the token or cookie belongs to; a server's own
+JUPYTERHUB_API_TOKEN is that user's (the `server` role has access to this service).
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from pydantic import ValidationError
 from tornado import web
 
+from hub.workshops import materials
 from hub.workshops.base import JSONHandler
 from hub.workshops.model import TemplateChoice, WorkshopError, nbgitpuller_link
 
@@ -132,6 +141,42 @@ class JoinAPI(JSONHandler):
         self.reply({"joined": workshop.name})
 
 
+class MaterialsAPI(JSONHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        user = self.current_user["name"]
+        found = await asyncio.to_thread(
+            materials.current, self.manager.settings, self.manager.store, user
+        )
+        self.reply({"user": user, "materials": [m.public(self.prefix) for m in found]})
+
+
+class MaterialArchiveAPI(JSONHandler):
+    CHUNK = 2**16
+
+    @web.authenticated
+    async def get(self, name: str, version: str) -> None:
+        user, m = self.current_user["name"], self.manager
+        await asyncio.to_thread(materials.allowed, m.store, user, name, int(version))
+        path = await asyncio.to_thread(materials.archive_path, m.settings, name, int(version))
+        self.set_header("Content-Type", "application/gzip")
+        self.set_header("Cache-Control", "no-store")
+        with path.open("rb") as stream:
+            self.set_header("Content-Length", str(path.stat().st_size))
+            while chunk := stream.read(self.CHUNK):
+                self.write(chunk)
+                await self.flush()
+        self.finish()
+
+
+class MaterialReportAPI(JSONHandler):
+    @web.authenticated
+    async def post(self, name: str) -> None:
+        user, body = self.current_user["name"], self.body()
+        self.reply(await asyncio.to_thread(materials.record_pull, self.manager.store, user, name,
+                                           body))  # fmt: skip
+
+
 def api_routes(prefix: str) -> list[tuple[str, type]]:
     name = r"([a-z][a-z0-9-]{1,28}[a-z0-9])"
     return [
@@ -145,4 +190,7 @@ def api_routes(prefix: str) -> list[tuple[str, type]]:
         (rf"{prefix}api/workshops/{name}/reset", ResetAPI),
         (rf"{prefix}api/me", MeAPI),
         (rf"{prefix}api/join", JoinAPI),
+        (rf"{prefix}api/materials", MaterialsAPI),
+        (rf"{prefix}api/materials/{name}/([1-9][0-9]{{0,8}})\.tar\.gz", MaterialArchiveAPI),
+        (rf"{prefix}api/materials/{name}/report", MaterialReportAPI),
     ]

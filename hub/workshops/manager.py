@@ -4,6 +4,10 @@ Instructors (group `instructors`) create workshops and act only on their own; ad
 may act on any. Participants act only on themselves. Every refusal names the reason.
 A workshop's profiles, quota and end time reach the spawner as the quota policy of its
 group (`hub.workshops.quota`), written before the workshop itself changes.
+
+Locally the service delivers into homes itself (`hub.workshops.delivery`). On Kubernetes
+(`pull`) homes are volumes of the users' own pods: a hand-out only freezes and records
+the version, and each workspace fetches it at its next start (`hub.workshops.pull`).
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ class Manager:
         self.policies = GroupPolicies(settings)
         self._locks: dict[str, asyncio.Lock] = {}
         self._parallel = asyncio.Semaphore(PARALLEL)
+        #: Kubernetes: workspaces pull their materials at start; nothing is pushed.
+        self.pull = settings.mode == "kubernetes"
 
     # -- who is asking --------------------------------------------------------------
     async def actor(self, name: str) -> Actor:
@@ -281,8 +287,11 @@ class Manager:
         workshop = self.owned(actor, name)
         version, new = await asyncio.to_thread(sets.publish, self.settings, self.store, workshop)
         workshop = self.store.get(name)
-        ready = await self.hub.ready_users()
         participants = list(self.store.participants(name))
+        if self.pull:  # recorded; every workspace fetches it when it next starts
+            return {"version": version, "new_version": new, "delivered": {},
+                    "pending": participants, "at_next_start": len(participants)}  # fmt: skip
+        ready = await self.hub.ready_users()
         now = [u for u in participants if u in ready]
         reports = await asyncio.gather(*(self._deliver(workshop, u, version) for u in now))
         return {
@@ -317,6 +326,11 @@ class Manager:
         if username != actor.name:
             workshop = self.owned(actor, name)
         self.participant(workshop, username)
+        if self.pull:
+            raise WorkshopError(
+                "reset is not available on Kubernetes: the service cannot write into homes. "
+                "The instructor's version of a file you changed is beside it "
+                "(<name>.workshop-v<N>.<ext>); copy it over yours", 409)  # fmt: skip
         async with self._locks.setdefault(username, asyncio.Lock()):
             report = await delivery.reset_file(self.settings, self.store, workshop, username, path)
         if "error" in report:
@@ -345,7 +359,7 @@ class Manager:
         ready = await self.hub.ready_users()
         now = utcnow()
         jobs = []
-        for workshop in self.store.all():
+        for workshop in [] if self.pull else self.store.all():
             if workshop.version == 0 or workshop.ends_at <= now:
                 continue
             received = self.store.deliveries(workshop.name)

@@ -30,6 +30,17 @@ QUOTA_NOTE = (
 )
 
 
+PULL_NOTE = (
+    "Handed-out notebooks arrive in your workspace when your server starts: restart your "
+    "server, or click Sync."
+)
+SYNC_MESSAGE = (
+    "Your server fetches the handed-out notebooks each time it starts. To get them now, "
+    "stop your server (Hub home → Stop My Server, or File → Hub Control Panel in "
+    "JupyterLab) and start it again. Files you changed are kept; new versions go beside them."
+)
+
+
 def e(value: Any) -> str:
     return escape(str(value), quote=True)
 
@@ -115,11 +126,22 @@ class IndexPage(PageHandler):
                 for mine_, beside in item["conflicts"].items()
             )
             folder = f"<code>~/workshops/{e(name)}</code>"
+            if self.manager.pull:  # no reset from here: the service cannot write into homes
+                conflicts = "".join(f'<li class="conflict">{e(mine_)} — new version in '
+                                    f"{e(beside)}</li>" for mine_, beside in
+                                    item["conflicts"].items())  # fmt: skip
+                handed = item["workshop"]["version"]
+                if handed > item["version"]:
+                    conflicts += (f"<li class='pending'>Version {handed} was handed out: it "
+                                  "arrives when your server next starts.</li>")  # fmt: skip
             items.append(
                 f"<li><b>{e(name)}</b>: version {item['version']} in {folder}"
                 f"<ul>{conflicts}</ul></li>"
             )
         parts.append(f"<h2>Workshops you take part in</h2><ul id='mine'>{''.join(items)}</ul>")
+        if self.manager.pull and mine:
+            parts.append(self.form("me/sync", f"<p>{PULL_NOTE} "
+                                   '<button id="sync-button">Sync</button></p>'))  # fmt: skip
         parts.append(self.form("join", '<label>Join code <input name="code"></label> '
                                        "<button>Join</button>"))  # fmt: skip
         self.render_page("Workshops", "".join(parts))
@@ -168,9 +190,13 @@ class WorkshopPage(PageHandler):
 handed out: <b id="version">{w["version"]}</b></p>{link}<p>{QUOTA_NOTE}</p>
 <h2>Participants</h2><table id="participants"><tr><th>User</th><th>Joined by</th>
 <th>Version</th><th>Conflicts</th><th>Problem</th></tr>{rows}</table>"""
+        when = "(running servers now, the others at their next start)"
+        if self.manager.pull:
+            when = (f"(Kubernetes: the {len(status['participants'])} participants receive it at "
+                    "their next server start; running servers keep what they have until "
+                    "restarted)")  # fmt: skip
         body += self.form(f"w/{name}/handout", '<button id="handout-button">Hand out the '
-                          "templates</button> (running servers now, the others at their next "
-                          "start)")  # fmt: skip
+                          f"templates</button> {e(when)}")  # fmt: skip
         body += "<fieldset><legend>Participants</legend>" + self.form(
             f"w/{name}/participants", '<label>User names (one per line) <textarea name="users">'
             '</textarea></label> <button id="add-button">Add</button>') + self.form(
@@ -187,9 +213,11 @@ handed out: <b id="version">{w["version"]}</b></p>{link}<p>{QUOTA_NOTE}</p>
             'name="ref"></label> <button>Use git</button>') + self.form(
             f"w/{name}/builtin", "<button>Use the built-in templates</button>"
         ) + "</fieldset>"  # fmt: skip
-        body += "<fieldset><legend>Reset a participant's file</legend>" + self.form(
+        body += "<fieldset><legend>Reset a participant's file</legend>" + (self.form(
             f"w/{name}/reset", '<label>User <input name="user"></label> <label>File <input '
-            'name="path"></label> <button>Reset</button>') + "</fieldset>"  # fmt: skip
+            'name="path"></label> <button>Reset</button>') if not self.manager.pull else
+            "<p>Not on Kubernetes: a participant copies the new version from beside their "
+            "file.</p>") + "</fieldset>"  # fmt: skip
         body += "<fieldset><legend>Time</legend>" + self.form(
             f"w/{name}/update", f'<label>Ends <input name="ends_at" value="{e(w["ends_at"])}">'
             "</label> <button>Change</button> (accounts stop working then)") + self.form(
@@ -206,6 +234,10 @@ class ActionPage(PageHandler):
         actor, m, arg = await self.actor(), self.manager, self.get_body_argument
         if action == "handout":
             result = await m.handout(actor, name)
+            if m.pull:
+                return self.back(f"w/{name}", f"Version {result['version']} handed out: "
+                                 f"{result['at_next_start']} participants will receive it at "
+                                 "their next server start.")  # fmt: skip
             return self.back(f"w/{name}", f"Version {result['version']} handed out to "
                              f"{len(result['delivered'])} running servers; "
                              f"{len(result['pending'])} get it at their next start.")  # fmt: skip
@@ -264,6 +296,14 @@ class JoinPage(PageHandler):
                   f"~/workshops/{workshop.name}.")  # fmt: skip
 
 
+class SyncPage(PageHandler):
+    """The participant's Sync button: says how materials reach a running server."""
+
+    @web.authenticated
+    async def post(self) -> None:
+        self.back("", SYNC_MESSAGE)
+
+
 class ResetMinePage(PageHandler):
     @web.authenticated
     async def post(self) -> None:
@@ -282,4 +322,5 @@ def page_routes(prefix: str) -> list[tuple[str, type]]:
         (rf"{prefix}w/{name}/([a-z]+)", ActionPage),
         (rf"{prefix}join", JoinPage),
         (rf"{prefix}me/reset", ResetMinePage),
+        (rf"{prefix}me/sync", SyncPage),
     ]

@@ -2,7 +2,10 @@
 
 JupyterHub runs it as a managed service (see `hub.config.workshops`) and gives it its
 token, URL and prefix in the environment; we add SDL_DATA_DIR to find the settings
-the hub itself was started with.
+the hub itself was started with. In the Kubernetes hub pod there is no runtime file:
+SDL_MODE=kubernetes, the settings document (SDL_CONFIG) and the database URL come in
+the environment, and the service listens on all addresses of the pod, because the
+proxy (another pod) reaches it through the hub's Kubernetes Service.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import asyncio
 import logging
 import os
 import secrets
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -31,14 +35,39 @@ from hub.workshops.uploads import MAX_UPLOAD_BYTES
 log = logging.getLogger("sdl.workshops")
 
 
-def platform_settings(data_dir: Path) -> tuple[Settings, str]:
+def platform_settings(
+    data_dir: Path, environ: dict[str, str] | None = None
+) -> tuple[Settings, str]:
     """The settings and public URL of the running platform, as the hub read them."""
+    env = dict(os.environ if environ is None else environ)
+    if env.get("SDL_MODE") == "kubernetes":
+        config = env.get("SDL_CONFIG", "")
+        overrides = {"data_dir": str(data_dir), "mode": "kubernetes"}
+        settings = load_settings(Path(config) if config else None, overrides=overrides,
+                                 environ=env)  # fmt: skip
+        public = urlparse(env.get("JUPYTERHUB_PUBLIC_URL", ""))  # with c.JupyterHub.public_url
+        return settings, f"{public.scheme}://{public.netloc}" if public.netloc else ""
     runtime = read_runtime(data_dir)
     settings = load_settings(
         Path(runtime.config_file) if runtime.config_file else None,
         overrides={"data_dir": str(data_dir)},
     )
     return settings, runtime.public_url
+
+
+def open_store(settings: Settings, timeout: float = 60) -> Store:
+    """The store, waiting for PostgreSQL while it starts (e.g. beside the hub pod)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            store = Store(database_url(settings))
+            store.create_tables()
+            return store
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("workshops database not ready (%s); retrying", exc)
+            time.sleep(1)
 
 
 def make_app(manager: Manager, prefix: str) -> Application:
@@ -55,8 +84,10 @@ def make_app(manager: Manager, prefix: str) -> Application:
 async def serve() -> None:
     logging.basicConfig(level=logging.INFO, format="[workshops %(levelname)s] %(message)s")
     settings, public_url = platform_settings(Path(os.environ["SDL_DATA_DIR"]))
-    store = Store(database_url(settings))
-    store.create_tables()
+    if settings.mode == "kubernetes":  # on the hub's PVC; its first start makes the folder
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    wait = 60 if settings.mode == "kubernetes" else 0  # the lab's PostgreSQL may be starting
+    store = await asyncio.to_thread(open_store, settings, wait)
     manager = Manager(settings, store, HubAPI(), public_url)
     try:  # before serving: no request may change a workshop while this runs
         await manager.sync_policies()
@@ -65,7 +96,8 @@ async def serve() -> None:
     prefix = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
     url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
     server = HTTPServer(make_app(manager, prefix), max_body_size=3 * MAX_UPLOAD_BYTES)
-    server.listen(url.port or 80, url.hostname or "127.0.0.1")
+    host = "" if settings.mode == "kubernetes" else url.hostname or "127.0.0.1"
+    server.listen(url.port or 80, host)
     log.info("workshops service at %s%s", public_url, prefix)
     await manager.run_forever()
 

@@ -43,6 +43,11 @@ def version_dir(settings: Settings, name: str, version: int) -> Path:
     return root(settings) / name / f"v{version}"
 
 
+def archive_file(settings: Settings, name: str, version: int) -> Path:
+    """Version N as one tar.gz for workspaces that pull (`hub.workshops.materials`)."""
+    return root(settings) / name / f".v{version}.tar.gz"
+
+
 def staging(settings: Settings, name: str) -> Path:
     """A fresh, not yet existing path to build a new source in (same file system)."""
     return Path(tempfile.mkdtemp(prefix=".staging-", dir=workshop_dir(settings, name))) / "t"
@@ -115,6 +120,7 @@ def publish(settings: Settings, store: Store, workshop: Workshop) -> tuple[int, 
     for path in [building, *building.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     shutil.rmtree(target, ignore_errors=True)
+    archive_file(settings, workshop.name, version).unlink(missing_ok=True)  # of an older life
     os.rename(building, target)
     store.add_version(workshop.name, version, digest, count)
     return version, True

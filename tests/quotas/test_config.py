@@ -58,7 +58,7 @@ def test_an_existing_user_role_is_extended_not_replaced() -> None:
 def test_kubernetes_uses_a_fixed_port_and_no_du() -> None:
     c = Config()
     apply_quotas(context(mode="kubernetes"), c)
-    assert c.JupyterHub.services[-1]["url"] == "http://127.0.0.1:10101"
+    assert c.JupyterHub.services[-1]["url"] == "http://hub:10101"  # from the proxy pod
     assert not c.QuotaChecker.measure_homes
 
 

@@ -129,4 +129,8 @@ def test_apply_step_appends_new_lists(monkeypatch) -> None:
     assert roles["workshops-service"]["services"] == ["workshops"]
     fresh = Config()
     apply_workshops(ctx, fresh)
-    assert {r["name"] for r in fresh.JupyterHub.load_roles} == {"user", "workshops-service"}
+    assert {r["name"] for r in fresh.JupyterHub.load_roles} == {
+        "user", "server", "workshops-service"}  # fmt: skip
+    # a server's own token may fetch its user's materials; the built-in scopes stay
+    server = next(r for r in fresh.JupyterHub.load_roles if r["name"] == "server")
+    assert server["scopes"] == ["users:activity!user", "access:servers!server", ACCESS]
