@@ -40,6 +40,9 @@ def kube_gateway_config(settings: Settings) -> Config:
     c.JupyterHubAuthenticator.jupyterhub_service_name = SERVICE_NAME
     c.JupyterHubAuthenticator.use_service_access_scopes = True
     c.DaskGateway.backend_class = "hub.gateway.kube.SdlKubeBackend"
+    # tokens in any header, `?token=`, or the hub's OAuth login for a browser opening a
+    # dashboard (which on Kubernetes now goes through the API pod, see hub.kube.manifests)
+    c.DaskGateway.authenticator_class = "hub.gateway.auth.SdlHubAuthenticator"
     c.SdlKubeBackend.limits_provider = provider
     c.SdlKubeBackend.usage_settings = settings  # cluster CPU-hours in the quota budget
     c.Backend.cluster_options = cluster_options(provider)
@@ -52,6 +55,23 @@ def kube_gateway_config(settings: Settings) -> Config:
     c.KubeClusterConfig.cluster_max_memory = int(totals.memory_gib * GIB)
     c.KubeClusterConfig.cluster_max_workers = totals.workers
     return c
+
+
+def gateway_oauth_env(settings: Settings) -> list[dict[str, str]]:
+    """The helm value `gateway.env` entries for the browser login to dashboards.
+
+    The hub registers an OAuth client for every service with a URL (`service-<name>`,
+    callback `<prefix>oauth_callback`, secret = the service's API token, which the chart
+    already gives the gateway as JUPYTERHUB_API_TOKEN); these say the same to the gateway.
+    """
+    base = settings.hub.base_url.rstrip("/") + "/"
+    prefix = f"{base}services/{SERVICE_NAME}/"
+    return [
+        {"name": "JUPYTERHUB_CLIENT_ID", "value": f"service-{SERVICE_NAME}"},
+        {"name": "JUPYTERHUB_SERVICE_PREFIX", "value": prefix},
+        {"name": "JUPYTERHUB_OAUTH_CALLBACK_URL", "value": f"{prefix}oauth_callback"},
+        {"name": "JUPYTERHUB_BASE_URL", "value": base},
+    ]
 
 
 def apply_kube_gateway(c: Config, settings_file: str | None = None) -> None:

@@ -143,6 +143,9 @@ def test_stop_user_clusters_does_nothing_without_a_gateway() -> None:
 def test_kube_mode_uses_the_same_limits_and_options() -> None:
     c = kube_gateway_config(settings())
     assert c.KubeClusterConfig.idle_timeout == 1800
+    assert c.DaskGateway.backend_class == "hub.gateway.kube.SdlKubeBackend"
+    assert c.DaskGateway.authenticator_class == "hub.gateway.auth.SdlHubAuthenticator"
+    assert c.SdlKubeBackend.usage_settings is not None
     assert callable(c.Backend.cluster_options)
     snippet = gateway_extra_config()
     assert "hub.gateway.kube" in snippet and "apply_kube_gateway(c)" in snippet

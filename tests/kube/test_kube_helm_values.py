@@ -11,6 +11,8 @@ import pytest
 import yaml
 from traitlets.config import Config
 
+from hub.config.z2jh import load_z2jh_settings
+from hub.gateway.kube import gateway_oauth_env
 from hub.kube.manifests import singleuser_egress
 from hub.kube.settings import KubernetesSettings
 from hub.kube.spawner import SdlKubeSpawner
@@ -125,6 +127,12 @@ def test_extra_config_runs_and_configures_the_spawner(
     token_ref = dig(load("dask-gateway.yaml"), "gateway.auth.jupyterhub")
     assert token_ref["apiTokenFromSecretKey"] == "hub.services.dask-gateway.apiToken"
     assert "SDL_DATABASE_URL" in gateway_env  # limits from quotas, usage into the budget
+    # the browser login to dashboards: the hub's OAuth client for the service
+    settings = load_z2jh_settings({"SDL_SETTINGS_FILE": str(settings_file),
+                                   "SDL_SHARED_PASSWORD": "x" * 12})  # fmt: skip
+    for entry in gateway_oauth_env(settings):
+        assert gateway_env[entry["name"]] == entry
+    assert dig(z2jh, "hub.services.dask-gateway.oauth_no_confirm") is True
     assert [s["name"] for s in c.JupyterHub.services].count("dask-gateway") == 1
     quotas = next(s for s in c.JupyterHub.services if s["name"] == "quotas")
     assert quotas["environment"]["SDL_CONFIG"] == str(settings_file)
