@@ -224,10 +224,17 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
         return DatabasePlace(Path(self.data_dir), self.odc_admin_url, self.odc_database)
 
     def _odc_environment(self) -> dict[str, str]:
-        url = workspace_login_url(self.odc_place, self.user.name, self.db_login_key.encode())
+        try:  # reads where the embedded server listens, if that is the one
+            url = workspace_login_url(self.odc_place, self.user.name, self.db_login_key.encode())
+        except Exception as exc:  # the workspace still starts, without the index
+            self.log.exception("no database URL for %s", self.user.name)
+            self.note(f"Open Data Cube is not configured: {exc}")
+            return {}
         return {"ODC_DEFAULT_DB_URL": url, "ODC_DEFAULT_INDEX_DRIVER": "postgres"}
 
     async def _ensure_odc_login(self) -> None:
+        if not self._odc_env:
+            return  # no URL was given to the workspace: nothing to log in with
         try:
             with timed(self.hook_seconds, "odc_login"):
                 await in_spawn_thread(
