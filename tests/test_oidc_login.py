@@ -35,7 +35,11 @@ USERS = {
     "nora": {"password": "nora-Pa55word", "groups": ["eo-analysts"]},
     "ada": {"password": "ada-Pa55word", "groups": ["lab-admins"]},
     "vera": {"password": "vera-Pa55word", "groups": ["gpu-users"]},  # only ever mistypes
+    "ivy": {"password": "ivy-Pa55word", "groups": ["instructors"]},  # runs a workshop
+    # a provider user named like the workshop account lab-course-01 made below
+    "lab-course-01": {"password": "lab-course-Pa55word", "groups": ["gpu-users"]},
 }
+WORKSHOP = "lab-course"
 
 
 def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
@@ -324,6 +328,158 @@ def test_wrong_password_at_the_provider_does_not_log_in(platform, admin_api):
     assert session.get(f"{hub}/hub/spawn", allow_redirects=False, timeout=10).status_code == 302
     # the hub never heard of her
     assert admin_api.get(f"{hub}/hub/api/users/vera", timeout=10).status_code == 404
+
+
+# -- workshop accounts beside the provider (issue #8) ----------------------------------
+
+
+def form_login(hub: str, username: str, password: str) -> tuple[requests.Response, HubClient]:
+    """Fill in the workshop-account form of /hub/login as a browser does: its XSRF field."""
+    client = HubClient(hub)
+    page = client.session.get(f"{hub}/hub/login", timeout=30)
+    parsed = _FormParser()
+    parsed.feed(page.text)
+    [form] = [f for f in parsed.forms if f.get("id") == "workshop-login"]
+    [xsrf] = [i.get("value") for i in parsed.inputs if i.get("name") == "_xsrf"]
+    response = client.session.post(
+        hub + (form["action"] or ""),
+        data={"_xsrf": xsrf, "username": username, "password": password},
+        timeout=60,
+    )
+    return response, client
+
+
+class _FormParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, str | None]] = []
+        self.inputs: list[dict[str, str | None]] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = dict(attrs)
+        if tag == "form":
+            self.forms.append(attr)
+        elif tag == "input":
+            self.inputs.append(attr)
+        elif tag == "a" and attr.get("href"):
+            self.links.append(attr["href"] or "")
+
+
+@pytest.fixture(scope="module")
+def workshop(platform, clients) -> dict[str, str]:
+    """ivy (instructors at the provider) makes a workshop with two accounts; gale by name."""
+    hub, idp = platform
+    ivy = HubClient(hub)
+    assert idp.login(ivy.session, hub, "ivy", USERS["ivy"]["password"]).status_code == 302
+    service = api(ivy.new_token("ivy"))
+    base = f"{hub}/services/workshops/api"
+    deadline = time.monotonic() + 60
+    while (me := service.get(f"{base}/me", timeout=10, allow_redirects=False)).status_code != 200:
+        assert time.monotonic() < deadline, f"workshops service not up: {me.status_code}"
+        time.sleep(0.5)
+    spec = {"name": WORKSHOP, "starts_at": "+0m", "ends_at": "+4h", "profiles": ["small"]}
+    created = service.post(f"{base}/workshops", json=spec, timeout=60)
+    assert created.status_code == 201, created.text
+    made = service.post(f"{base}/workshops/{WORKSHOP}/accounts", json={"count": 2}, timeout=60)
+    assert made.status_code == 201, made.text
+    accounts = {a["username"]: a["password"] for a in made.json()["accounts"]}
+    # the provider's lab-course-01 never logged in here: the name was free for an account
+    assert sorted(accounts) == [f"{WORKSHOP}-01", f"{WORKSHOP}-02"]
+    named = service.post(f"{base}/workshops/{WORKSHOP}/participants",
+                         json={"users": ["gale"]}, timeout=60)  # fmt: skip
+    assert named.status_code in (200, 201), named.text
+    return accounts
+
+
+def test_login_page_shows_the_provider_button_and_the_account_form(platform):
+    hub, _idp = platform
+    page = requests.get(f"{hub}/hub/login?next=%2Fhub%2Fspawn", timeout=10)
+    assert page.status_code == 200
+    parsed = _FormParser()
+    parsed.feed(page.text)
+    assert "Sign in with your lab account" in page.text
+    assert any(link.startswith("/hub/oauth_login") for link in parsed.links), parsed.links
+    assert "Workshop account" in page.text
+    [form] = [f for f in parsed.forms if f.get("id") == "workshop-login"]
+    assert form["method"] == "post"
+    assert form["action"] == "/hub/login?next=%2Fhub%2Fspawn"
+    names = {i.get("name"): i for i in parsed.inputs}
+    assert names["_xsrf"]["value"], "the form carries the page's XSRF token"
+    assert names["password"]["type"] == "password" and "username" in names
+
+
+def test_account_logs_in_with_the_form_and_starts_its_server(platform, workshop):
+    hub, _idp = platform
+    name = f"{WORKSHOP}-02"
+    response, client = form_login(hub, name, workshop[name])
+    assert response.status_code == 200, response.text[:1000]
+    assert is_logged_in(client.session, hub) == name
+    model = client.api("GET", f"/users/{name}").json()
+    assert model["groups"] == [f"ws-{WORKSHOP}"] and model["admin"] is False
+    started = client.spawn(name, {"profile": "small"}, timeout=150)
+    assert started.status_code in (201, 202), started.text
+    try:
+        url = client.api("GET", f"/users/{name}").json()["servers"][""]["url"]
+        lab = api(client.new_token(name)).get(f"{hub}{url}api/status", timeout=30)
+        assert lab.status_code == 200, lab.text[:500]
+    finally:
+        stopped = client.api("DELETE", f"/users/{name}/server", timeout=60)
+        assert stopped.status_code in (202, 204), stopped.text
+
+
+def test_form_refuses_wrong_passwords_and_provider_users(platform, workshop):
+    hub, _idp = platform
+    attempts = [
+        (f"{WORKSHOP}-01", "not-" + workshop[f"{WORKSHOP}-01"]),
+        (f"{WORKSHOP}-01", workshop[f"{WORKSHOP}-02"]),  # another account's password
+        (f"{WORKSHOP}-01", ""),
+        ("gale", USERS["gale"]["password"]),  # her provider password: never by form
+        ("gale", workshop[f"{WORKSHOP}-01"]),
+        ("ivy", USERS["ivy"]["password"]),
+        ("vera", "anything-at-all"),  # never logged in here
+    ]
+    for username, password in attempts:
+        response, client = form_login(hub, username, password)
+        assert response.status_code == 403, (username, response.status_code)
+        assert "Invalid username or password" in response.text
+        assert 'id="workshop-login"' in response.text  # the page again, with its error
+        assert is_logged_in(client.session, hub) is None, username
+    # the right password without the page's XSRF token: refused too
+    name = f"{WORKSHOP}-01"
+    bare = requests.Session()
+    response = bare.post(f"{hub}/hub/login", data={"username": name, "password": workshop[name]},
+                         timeout=30)  # fmt: skip
+    assert response.status_code == 403
+    assert is_logged_in(bare, hub) is None
+
+
+def test_provider_user_named_like_an_account_is_refused(platform, workshop, admin_api):
+    hub, idp = platform
+    name = f"{WORKSHOP}-01"
+    session = requests.Session()
+    response = idp.login(session, hub, name, USERS[name]["password"])
+    assert response.status_code == 403, response.text[:1000]
+    assert "workshop account" in response.text
+    assert is_logged_in(session, hub) is None
+    # the account is untouched: still only in its workshop's group, no provider groups
+    model = admin_api.get(f"{hub}/hub/api/users/{name}", timeout=10).json()
+    assert model["groups"] == [f"ws-{WORKSHOP}"]
+    client = form_login(hub, name, workshop[name])[1]
+    assert is_logged_in(client.session, hub) == name
+
+
+def test_provider_login_keeps_workshop_groups(platform, workshop, admin_api):
+    """manage_groups syncs to the provider's groups; a named participant stays one."""
+    hub, idp = platform
+    assert admin_api.get(f"{hub}/hub/api/users/gale", timeout=10).json()["groups"] == [
+        "gpu-users", f"ws-{WORKSHOP}"]  # fmt: skip
+    session = requests.Session()
+    assert idp.login(session, hub, "gale", USERS["gale"]["password"]).status_code == 302
+    assert is_logged_in(session, hub) == "gale"
+    model = admin_api.get(f"{hub}/hub/api/users/gale", timeout=10).json()
+    assert model["groups"] == ["gpu-users", f"ws-{WORKSHOP}"]
+    assert model["admin"] is False
 
 
 def test_allowed_groups_limits_who_may_log_in():

@@ -32,7 +32,8 @@ def apply_shared_password(ctx: HubContext, c: Config) -> None:
 def apply_oidc(ctx: HubContext, c: Config) -> None:
     oidc = ctx.settings.auth.oidc
     endpoints = discover(oidc)
-    c.JupyterHub.authenticator_class = "generic-oauth"
+    # GenericOAuthenticator, plus the login form for pre-created workshop accounts
+    c.JupyterHub.authenticator_class = "hub.workshops.auth.WorkshopOAuthenticator"
     c.GenericOAuthenticator.client_id = oidc.client_id
     c.GenericOAuthenticator.client_secret = ctx.secrets["oidc_client_secret"]
     c.GenericOAuthenticator.oauth_callback_url = callback_url(ctx)

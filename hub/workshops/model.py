@@ -177,6 +177,10 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(candidate.hex(), digest)
 
 
+#: What `account_names` makes: `<workshop name>-<two or more digits>`.
+ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]-[0-9]{2,}$")
+
+
 def account_names(workshop: str, count: int, taken: set[str]) -> list[str]:
     """`<workshop>-01`, `-02`, … skipping names already in use."""
     if not 1 <= count <= MAX_ACCOUNTS:

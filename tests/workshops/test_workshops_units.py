@@ -134,3 +134,53 @@ def test_apply_step_appends_new_lists(monkeypatch) -> None:
     # a server's own token may fetch its user's materials; the built-in scopes stay
     server = next(r for r in fresh.JupyterHub.load_roles if r["name"] == "server")
     assert server["scopes"] == ["users:activity!user", "access:servers!server", ACCESS]
+
+
+def test_login_page_with_the_account_form_only_with_oidc() -> None:
+    from hub.config.context import HubContext
+    from hub.config.workshops import TEMPLATES
+    from hub.runtime import Runtime
+    from hub.settings import settings_from_dict
+
+    runtime = Runtime("127.0.0.1", 1, 2, 3)
+    shared = Config()
+    apply_workshops(HubContext(settings_from_dict({"data_dir": "/tmp/sdl-x"}), runtime), shared)
+    assert "template_paths" not in shared.JupyterHub  # JupyterHub's own form does it all
+    oidc = Config()
+    oidc.JupyterHub.template_paths = ["/srv/lab-templates"]
+    document = {"data_dir": "/tmp/sdl-x", "auth": {"type": "oidc"}}
+    apply_workshops(HubContext(settings_from_dict(document), runtime), oidc)
+    assert oidc.JupyterHub.template_paths == ["/srv/lab-templates", TEMPLATES]
+    assert (Path(TEMPLATES) / "login.html").is_file()
+
+
+def test_account_names_are_what_the_outage_rule_recognises() -> None:
+    from hub.workshops.model import ACCOUNT_NAME, account_names
+
+    made = account_names("lab-course", 3, set()) + account_names("ws1", 120, set())[-1:]
+    assert all(ACCOUNT_NAME.match(name) for name in made)
+    assert not any(ACCOUNT_NAME.match(name) for name in ("gale", "ann.lee@lab.se", "lab-7"))
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome"), [("gale", "in, groups untouched"), ("lab-course-01", "503")]
+)
+def test_a_workshop_database_outage_refuses_only_names_an_account_could_have(
+    name: str, outcome: str
+) -> None:
+    """Nothing listens on port 1: the workshops database is really unreachable."""
+    import asyncio
+
+    from tornado import web
+
+    from hub.workshops.auth import WorkshopOAuthenticator
+
+    auth = WorkshopOAuthenticator(workshops_admin_url="postgresql://sdl:x@127.0.0.1:1/sdl")
+    provider_model = {"name": name, "groups": ["gpu-users"]}
+    if outcome == "503":
+        with pytest.raises(web.HTTPError) as refused:
+            asyncio.run(auth._provider_login(provider_model))
+        assert refused.value.status_code == 503
+    else:
+        model = asyncio.run(auth._provider_login(provider_model))
+        assert model == {"name": name, "groups": None}
