@@ -27,8 +27,8 @@ from traitlets.config import Config
 
 from hub.gateway.config import SERVICE_NAME, cluster_options, limits_provider
 from hub.gateway.dashboard import DashboardRoutes
+from hub.gateway.ledger import UsageSettingsMixin
 from hub.gateway.limits import GIB, ClusterUse
-from hub.gateway.usage import UsageSettingsMixin
 from hub.gateway.user_limits import UserLimitsMixin
 from hub.settings import Settings, load_settings
 

@@ -22,6 +22,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from dask_gateway_server.backends.base import Backend
+from traitlets import Any as AnyTrait
+from traitlets import Callable as CallableTrait
+from traitlets import Float
+
 #: (settings, username, cluster, cores, memory, started_at, stopped_at) -> None
 Recorder = Callable[[Any, str, str, float, int, datetime, "datetime | None"], None]
 
@@ -183,6 +188,47 @@ async def _cancelled(task: asyncio.Task[None] | None) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+class UsageSettingsMixin(Backend):
+    """The traitlets every backend that records usage shares."""
+
+    usage_settings = AnyTrait(
+        None,
+        allow_none=True,
+        config=True,
+        help="""Platform settings (hub.settings.Settings) whose quota database records
+        each cluster's workers x cores over time, counted in the user's CPU-hour budget.
+
+        None, or `quotas.enabled: false`: nothing is recorded.""",
+    )
+    usage_recorder = CallableTrait(
+        None,
+        allow_none=True,
+        config=True,
+        help="""Function (settings, username, cluster, cores, memory, started_at,
+        stopped_at) that writes one segment; None: hub.quotas.api.record_cluster_usage.""",
+    )
+    usage_refresh_period = Float(
+        60,
+        config=True,
+        help="""Seconds between rewrites of a running cluster's open segment (its
+        `last_seen`), so a segment left open by a crashed gateway is closed near its end.""",
+    )
+    usage_drain_timeout = Float(
+        10, config=True, help="Seconds the gateway waits at shutdown for pending writes."
+    )
+
+    _ledger: UsageLedger
+
+    @property
+    def ledger(self) -> UsageLedger:
+        if not hasattr(self, "_ledger"):
+            self._ledger = UsageLedger(
+                self.usage_settings, self.usage_recorder, self.usage_refresh_period,
+                self.log,
+            )  # fmt: skip
+        return self._ledger
 
 
 def _record_cluster_usage(settings: Any, *args: Any) -> None:
