@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -38,7 +39,7 @@ def ensure_user_login(
 ) -> str:
     """Create or update `username`'s read-only login; return the role name."""
     role = login_name(username)
-    _ensure_login(engine, role, password, READ_ONLY_GROUP, connection_limit)
+    _ensure_login(engine, role, password, READ_ONLY_GROUP, connection_limit, fingerprint=True)
     return role
 
 
@@ -57,18 +58,47 @@ def ensure_ingest_login(engine: sa.Engine, role: str, password: str) -> str:
     return role
 
 
+#: Role comment that fingerprints what `ensure_user_login` last set (password included).
+_FINGERPRINT = "sdl-login:{}"
+
+
+def login_fingerprint(role: str, password: str, group: str, connection_limit: int) -> str:
+    """Changes whenever the password, the group or the limit would.
+
+    Role comments are readable by every database user. The passwords fingerprinted are
+    256-bit HMACs (`login_password`), and the digest is salted with the role and
+    stretched, so it gives nothing away; admin-chosen passwords are never fingerprinted.
+    """
+    digest = hashlib.pbkdf2_hmac(
+        "sha256", f"{password}\0{group}\0{int(connection_limit)}".encode(),
+        f"sdl-login:{role}".encode(), 1000,
+    )  # fmt: skip
+    return _FINGERPRINT.format(digest.hex()[:32])
+
+
 def _ensure_login(
-    engine: sa.Engine, role: str, password: str, group: str, connection_limit: int = -1
+    engine: sa.Engine,
+    role: str,
+    password: str,
+    group: str,
+    connection_limit: int = -1,
+    fingerprint: bool = False,
 ) -> None:
-    """A login role that is a member of `group` and nothing more (-1: no connection limit)."""
+    """A login role that is a member of `group` and nothing more (-1: no connection limit).
+
+    With `fingerprint`, a role already set up exactly so (flags, limit, membership and
+    the fingerprint of its password in its comment) is left alone: one SELECT instead of
+    DDL, which PostgreSQL serialises when many people start at once.
+    """
     if not re.fullmatch(r"[A-Za-z0-9_-]{16,128}", password):
         raise ValueError("database passwords must be 16-128 URL-safe characters")
     quote = engine.dialect.identifier_preparer.quote
+    mark = login_fingerprint(role, password, group, connection_limit) if fingerprint else ""
     with engine.begin() as conn:
-        exists = conn.execute(
-            sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
-        ).first()
-        verb = "ALTER" if exists else "CREATE"
+        found = conn.execute(_CURRENT, {"r": role, "g": group}).first()
+        if found is not None and mark and _is_current(found, connection_limit, mark):
+            return
+        verb = "ALTER" if found is not None else "CREATE"
         # Role options cannot be bound parameters: the password was checked above and
         # the names are quoted.
         conn.execute(
@@ -78,3 +108,24 @@ def _ensure_login(
             )
         )
         conn.execute(sa.text(f"GRANT {quote(group)} TO {quote(role)}"))
+        # a fingerprint is hex; NULL removes an old one (an ALTER without fingerprint)
+        comment = f"'{mark}'" if mark else "NULL"
+        conn.execute(sa.text(f"COMMENT ON ROLE {quote(role)} IS {comment}"))
+
+
+_CURRENT = sa.text(
+    """SELECT r.rolcanlogin, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolinherit,
+              r.rolconnlimit, shobj_description(r.oid, 'pg_authid') AS comment,
+              EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                      WHERE m.member = r.oid AND g.rolname = :g) AS member
+       FROM pg_roles r WHERE r.rolname = :r"""
+)
+
+
+def _is_current(row: Any, connection_limit: int, fingerprint: str) -> bool:
+    return (
+        row.rolcanlogin and row.rolinherit and row.member
+        and not (row.rolsuper or row.rolcreatedb or row.rolcreaterole)
+        and row.rolconnlimit == int(connection_limit)
+        and row.comment == fingerprint
+    )  # fmt: skip

@@ -115,3 +115,38 @@ def test_users_can_list_with_their_login(settings, user_url: str) -> None:
     result = CliRunner().invoke(cli, ["data", "ls", "--json", *args])
     assert result.exit_code == 0, result.output
     assert {row["product"] for row in json.loads(result.output)} == {"s2_l1c", "s2_l2a"}
+
+
+def _role_version(engine: sa.Engine, role: str) -> tuple[str, str | None]:
+    """The row version of the role in pg_authid (changes with any ALTER) and its comment."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT xmin::text, shobj_description(oid, 'pg_authid') "
+                    "FROM pg_authid WHERE rolname = :r"),
+            {"r": role},
+        ).one()  # fmt: skip
+    return row[0], row[1]
+
+
+def test_a_current_login_is_left_alone_and_a_changed_one_is_refreshed(engine) -> None:
+    from hub.db.roles import login_name
+
+    role = login_name("bea")
+    ensure_user_login(engine, "bea", PASSWORD, connection_limit=2)
+    first, comment = _role_version(engine, role)
+    assert comment and comment.startswith("sdl-login:") and PASSWORD not in comment
+    ensure_user_login(engine, "bea", PASSWORD, connection_limit=2)  # a repeat spawn
+    assert _role_version(engine, role) == (first, comment)  # no DDL ran
+    ensure_user_login(engine, "bea", PASSWORD, connection_limit=3)  # the limit changed
+    second, changed = _role_version(engine, role)
+    assert second != first and changed != comment
+    with engine.begin() as conn:  # someone widened the role behind the platform's back
+        conn.execute(sa.text(f'ALTER ROLE "{role}" CREATEDB'))
+    ensure_user_login(engine, "bea", PASSWORD, connection_limit=3)
+    with engine.connect() as conn:
+        assert (
+            conn.execute(
+                sa.text("SELECT rolcreatedb FROM pg_roles WHERE rolname = :r"), {"r": role}
+            ).scalar_one()
+            is False
+        )
