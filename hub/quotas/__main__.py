@@ -10,10 +10,10 @@ import asyncio
 import logging
 import os
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from hub.db.wait import when_database_ready
 from hub.policy.spawn import ProfileCatalog
 from hub.profiles import load_profiles
 from hub.quotas.accounting import HubUsers, poll_once, scan_homes
@@ -38,15 +38,7 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
 
 def open_store(settings: Settings, timeout: float = 60) -> QuotaStore:
     """The store, waiting for PostgreSQL while it starts (e.g. next to the hub pod)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return settings_store(settings)
-        except Exception as exc:
-            if time.monotonic() > deadline:
-                raise
-            log.warning("quota database not ready (%s); retrying", exc)
-            time.sleep(1)
+    return when_database_ready(lambda: settings_store(settings), "quota database", timeout)
 
 
 async def poll_forever(ctx: ServiceContext, api_url: str, token: str) -> None:

@@ -14,7 +14,6 @@ import asyncio
 import logging
 import os
 import secrets
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -22,6 +21,7 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler
 from tornado.httpserver import HTTPServer
 from tornado.web import Application
 
+from hub.db.wait import when_database_ready
 from hub.runtime import read_runtime
 from hub.settings import Settings, load_settings
 from hub.workshops.api import api_routes
@@ -57,17 +57,13 @@ def platform_settings(
 
 def open_store(settings: Settings, timeout: float = 60) -> Store:
     """The store, waiting for PostgreSQL while it starts (e.g. beside the hub pod)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            store = Store(database_url(settings))
-            store.create_tables()
-            return store
-        except Exception as exc:
-            if time.monotonic() > deadline:
-                raise
-            log.warning("workshops database not ready (%s); retrying", exc)
-            time.sleep(1)
+
+    def open_() -> Store:
+        store = Store(database_url(settings))
+        store.create_tables()
+        return store
+
+    return when_database_ready(open_, "workshops database", timeout)
 
 
 def make_app(manager: Manager, prefix: str) -> Application:

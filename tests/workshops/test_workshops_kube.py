@@ -13,7 +13,6 @@ import pytest
 from traitlets.config import Config
 
 from hub.config.context import HubContext
-from hub.config.hubpod import DATA_DIR
 from hub.config.workshops import ACCESS, KUBE_WORKSHOPS_URL, apply_workshops
 from hub.config.z2jh import apply_z2jh
 from hub.settings import settings_from_dict
@@ -32,14 +31,8 @@ def test_kubernetes_registers_the_service_in_the_hub_pod_and_tells_workspaces() 
     apply_workshops(HubContext(settings, None, {}, "/etc/sdl/settings.yaml"), c)
     service = c.JupyterHub.services[-1]
     assert [s["name"] for s in c.JupyterHub.services] == ["quotas", "workshops"]
-    assert service["url"] == "http://hub:10102"
+    # its URL and environment in the hub pod: tests/kube/test_kube_hub_services.py
     assert service["command"][1:] == ["-m", "hub.workshops.service"]
-    assert service["environment"] == {
-        "SDL_DATA_DIR": DATA_DIR,
-        "SDL_MODE": "kubernetes",
-        "SDL_CONFIG": "/etc/sdl/settings.yaml",
-        "SDL_DATABASE_URL": DB,
-    }
     assert c.KubeSpawner.environment == {
         "ODC_DEFAULT_INDEX_DRIVER": "postgres",
         "SDL_WORKSHOPS_URL": "http://proxy-public/services/workshops/",
