@@ -106,6 +106,15 @@ class DatabaseSettings(Strict):
     )
 
 
+class DataSettings(Strict):
+    twins: Literal["newest", "all"] = Field(
+        "newest",
+        description="Reprocessed twins (one acquisition at several baselines or processing "
+        "times): newest keeps only the newest active in the index; all keeps every copy "
+        "(eo.load still uses one per acquisition).",
+    )
+
+
 class TemplateSettings(Strict):
     source: Path = Field(
         default_factory=lambda: shipped_dir("templates"), description="Notebook templates."
@@ -135,6 +144,7 @@ class Settings(Strict):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     templates: TemplateSettings = Field(default_factory=TemplateSettings)
+    data: DataSettings = Field(default_factory=DataSettings)
     dask: DaskSettings = Field(default_factory=DaskSettings)
     quotas: QuotaSettings = Field(default_factory=QuotaSettings)
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)

@@ -22,7 +22,7 @@ from rasterio.io import MemoryFile
 from rasterio.shutil import copy as rio_copy
 from rasterio.warp import Resampling, reproject
 
-from hub.data.eo3 import Prepared, ProductError
+from hub.data.eo3 import Prepared, ProductError, check_label
 
 # Full resolution lossless (LERC+ZSTD, ~13% smaller than ZSTD+predictor on Sentinel-2);
 # overviews (only for browsing zoomed out) within 10 DN = 0.001 reflectance, below the
@@ -45,7 +45,12 @@ CATEGORICAL = {"SCL"}  # resampled with nearest neighbour, never averaged
 def output_dir(item: Prepared, fmt: str, crs: str | None) -> Path:
     """`<folder of the source>/<label>_<cog|nc>[_<epsg>]`: next to the archive file."""
     suffix = f"_{crs.split(':')[-1]}" if crs else ""
-    return item.source.resolve().parent / f"{item.label}_{'cog' if fmt == 'cog' else 'nc'}{suffix}"
+    folder = item.source.resolve().parent
+    name = f"{check_label(item.label, str(item.source))}_{'cog' if fmt == 'cog' else 'nc'}{suffix}"
+    final = (folder / name).resolve()
+    if final.parent != folder:  # never write outside the source's folder, whatever the label
+        raise ProductError(f"{item.source}: output {final} would leave {folder}: refused")
+    return final
 
 
 def target_geobox(path: str, crs: str | None) -> GeoBox:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ class Prepared:
     doc: dict[str, Any]
     location: str  # URI the document's relative measurement paths resolve against
     files: dict[str, str] = field(default_factory=dict)  # band -> path rasterio opens
+    warnings: list[str] = field(default_factory=list)  # e.g. an empty granule skipped
 
     @property
     def id(self) -> str:
@@ -51,6 +53,21 @@ class Prepared:
     @property
     def product(self) -> str:
         return str(self.doc["product"]["name"])
+
+
+#: What a label (ESA product name, STAC id, eo3 label) may be: it names output files.
+PLAIN_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,199}")
+
+
+def check_label(label: str, where: str) -> str:
+    """A label that is a plain file name; `/`, `..` or control characters are refused,
+    since `--convert` names folders and files after it."""
+    if not PLAIN_LABEL.fullmatch(label) or ".." in label:
+        raise ProductError(
+            f"{where}: product label {label!r} is not a plain name (letters, digits, "
+            "'_', '-', '.', '+'; no '/' or '..'): refused, nothing written"
+        )
+    return label
 
 
 def dataset_id(product_name: str) -> str:

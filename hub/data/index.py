@@ -24,7 +24,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hub.data.db import open_index
-from hub.data.eo3 import Prepared, ProductError, check_prepared, is_eo3, load_document, read_eo3
+from hub.data.eo3 import (
+    Prepared,
+    ProductError,
+    check_label,
+    check_prepared,
+    is_eo3,
+    load_document,
+    read_eo3,
+)
+from hub.data.twins import TwinPolicy, freshness, indexed_twins
 from hub.errors import SdlError
 from hub.settings import Settings
 
@@ -33,6 +42,7 @@ METADATA_TYPE = "eo3_sdl.yaml"
 PRODUCT_FILES = ("s2_l1c.yaml", "s2_l2a.yaml")
 
 Status = Literal["added", "unchanged", "rejected"]
+KEEP_NEWEST = "data.twins: newest keeps only the newest copy of an acquisition active"
 
 
 @dataclass
@@ -158,14 +168,18 @@ def prepare(path: Path) -> Prepared:
     from hub.data.safe import is_safe, read_safe
     from hub.data.stac import is_stac_item, read_stac
 
+    item: Prepared | None = None
     if is_safe(path):
-        return read_safe(path)
-    if path.is_file() and path.suffix.lower() in (".json", ".yaml", ".yml"):
+        item = read_safe(path)
+    elif path.is_file() and path.suffix.lower() in (".json", ".yaml", ".yml"):
         doc = load_document(path)
         if is_stac_item(doc):
-            return read_stac(path)
-        if is_eo3(doc):
-            return read_eo3(path)
+            item = read_stac(path)
+        elif is_eo3(doc):
+            item = read_eo3(path)
+    if item is not None:
+        check_label(item.label, str(path))  # every reader: the label names output files
+        return item
     raise ProductError(
         f"{path}: not a Sentinel-2 SAFE product (.SAFE folder or .zip), "
         "STAC item (.json) or eo3 dataset document (.yaml)"
@@ -261,7 +275,8 @@ def add(
             futures = {pool.submit(_check_and_convert, item, convert, crs): item for item in todo}
             for future in as_completed(futures):
                 original = futures[future]
-                result.outcomes.append(_index_one(index, resolver, original, future))
+                outcome = _index_one(index, resolver, original, future, settings.data.twins)
+                result.outcomes.append(outcome)
                 progress.advance(task)
     result.seconds = time.monotonic() - started
     return result
@@ -280,7 +295,7 @@ def _indexed_location(index, dataset_id: str) -> str | None:
     return dataset.uri or "(no location)"
 
 
-def _index_one(index, resolver, original: Prepared, future) -> Outcome:
+def _index_one(index, resolver, original: Prepared, future, twins: TwinPolicy) -> Outcome:
     source = str(original.source)
     try:
         item: Prepared = future.result()
@@ -294,16 +309,28 @@ def _index_one(index, resolver, original: Prepared, future) -> Outcome:
             original.product,
             f"{source}: {type(exc).__name__}: {exc}",
         )
+    notes = list(original.warnings)
     try:
+        older = indexed_twins(index, item.doc) if twins == "newest" else []
+        newer = [t for t in older if freshness(t) >= freshness(item.doc)]
+        if newer:
+            _remove_converted(item)
+            reason = f"a newer twin is indexed ({newer[0].metadata_doc.get('label')}); "
+            return Outcome(source, "unchanged", item.label, item.product, reason + KEEP_NEWEST)
         dataset, error = resolver(item.doc, item.location)
         if error:
             raise ProductError(f"{source}: the index refuses the document: {error}")
-        index.datasets.add(dataset, with_lineage=False)
+        with index.transaction():  # the new twin and the retirement of the old: together
+            index.datasets.add(dataset, with_lineage=False)
+            if older:
+                index.datasets.archive([t.id for t in older])
+        labels = ", ".join(str(t.metadata_doc.get("label")) for t in older)
+        notes += [f"replaces older twin {labels}; {KEEP_NEWEST}"] if older else []
     except Exception as exc:
         _remove_converted(item)
         reason = str(exc) if isinstance(exc, SdlError) else f"{source}: {type(exc).__name__}: {exc}"
         return Outcome(source, "rejected", item.label, item.product, reason)
-    return Outcome(source, "added", item.label, item.product)
+    return Outcome(source, "added", item.label, item.product, "; ".join(notes))
 
 
 def _progress(console: Console) -> Progress:

@@ -279,6 +279,6 @@ def test_malformed_values_and_xml(indexed, settings, fresh_product, row_counts) 
     before = row_counts()
     result = add([bad_number, bad_xml], settings)
     reasons = " | ".join(rejected(result))
-    assert "unreadable metadata (ValueError" in reasons and str(bad_number) in reasons
+    assert f"{mtd}: malformed value (could not convert string to float: 'cloudy')" in reasons
     assert f"{tile}: not well-formed XML" in reasons
     assert row_counts() == before
