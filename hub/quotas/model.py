@@ -11,6 +11,10 @@ How the levels combine, per field (most specific wins):
    the union, the latest expiry date wins, "no expiry" beats any date);
 3. else the platform default (`quotas.defaults` in the settings; unset = unlimited).
 
+Workshop groups (`ws-*`) are written by instructors, not admins, so they only narrow:
+they count for a field only where no admin-set group of the user sets it, and then at
+most up to the platform default. A workshop never raises what an admin allows.
+
 Every effective value remembers where it came from, so `explain` can say
 "max_cpu 8 for user sam (overrides 4 from group students)".
 """
@@ -26,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.errors import SdlError, format_validation_error
 from hub.profiles import Bytes, format_size
+from hub.workshops import GROUP_PREFIX
 
 
 class PolicyError(SdlError):
@@ -193,6 +198,49 @@ def combine_groups(name: str, candidates: list[tuple[str, Any]]) -> Effective:
     return Effective(best, f"group {best_group}")
 
 
+def is_workshop_group(group: str) -> bool:
+    """Workshop groups' policies come from instructors: they may narrow, never widen."""
+    return group.startswith(GROUP_PREFIX)
+
+
+def narrower(name: str, a: Any, b: Any) -> Any:
+    """The stricter of two values of field `name` (None: unlimited / every profile)."""
+    if a is None or b is None:
+        return b if a is None else a
+    if name == "allowed_profiles":
+        return sorted(set(a) & set(b))
+    return min(a, b)
+
+
+def _group_candidates(
+    name: str, groups: Iterable[str], group_policies: Mapping[str, Policy]
+) -> list[tuple[str, Any]]:
+    return [
+        (group, group_policies[group].set_fields()[name])
+        for group in groups
+        if group in group_policies and name in group_policies[group].model_fields_set
+    ]
+
+
+def group_level(
+    name: str, member_of: tuple[str, ...], group_policies: Mapping[str, Policy], default: Any
+) -> Effective:
+    """One field below the user's own policy: admin-set groups, else the default narrowed
+    by the user's workshops (the admin's value is the ceiling of an instructor's)."""
+    admin = [g for g in member_of if not is_workshop_group(g)]
+    candidates = _group_candidates(name, admin, group_policies)
+    if candidates:
+        return combine_groups(name, candidates)
+    ceiling = Effective(default, "default")
+    workshops = _group_candidates(name, [g for g in member_of if is_workshop_group(g)],
+                                  group_policies)  # fmt: skip
+    if not workshops:
+        return ceiling
+    asked = combine_groups(name, workshops)
+    value = narrower(name, asked.value, ceiling.value)
+    return asked if value == asked.value else Effective(value, ceiling.source)
+
+
 def effective_policy(
     user: str,
     groups: Iterable[str],
@@ -205,16 +253,7 @@ def effective_policy(
     own = user_policy.set_fields() if user_policy else {}
     fields: dict[str, Effective] = {}
     for name in FIELDS:
-        candidates = [
-            (group, group_policies[group].set_fields()[name])
-            for group in member_of
-            if group in group_policies and name in group_policies[group].model_fields_set
-        ]
-        below = (
-            combine_groups(name, candidates)
-            if candidates
-            else Effective(getattr(defaults, name), "default")
-        )
+        below = group_level(name, member_of, group_policies, getattr(defaults, name))
         if name in own:
             fields[name] = Effective(own[name], f"user {user}", ((below.source, below.value),))
         else:

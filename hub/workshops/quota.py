@@ -16,19 +16,20 @@ its profiles, quota or end time change, and deleted with the workshop; an admin'
 of a `ws-*` group policy is overwritten by the next change (and at the service's start).
 Quotas are enforced only while `quotas.enabled` is on (the default).
 
-How it combines with a participant's other groups (`hub.quotas.model`), field by
-field: the user's own policy wins; else the **most generous** value among those of
-their groups whose policy sets the field; else the platform default. So:
+How it combines with a participant's other levels (`hub.quotas.model`), field by
+field: the user's own policy wins; else the most generous value among their admin-set
+groups that set the field; else the workshop's value, **capped by the platform
+default**. An instructor narrows, never widens:
 
 - a participant keeps what another group of theirs allows: if `students` allows
-  `medium`, a student in a workshop limited to `small` may still start `medium`
-  (allowed profiles are the union over groups; unlimited beats any limit; the larger
-  number wins). A workshop restricts only fields no other group of theirs sets.
-- fields the other groups do not set come from the workshop alone: a student whose
-  group sets only `max_cpu` is held to the workshop's profiles while in it.
+  `medium`, a student in a workshop limited to `small` may still start `medium`, and a
+  workshop that offers `large` gives it to nobody whose admin groups do not.
+- fields the other groups do not set come from the workshop, at most up to the
+  default: a workshop asking `max_cpu: 512` on a platform whose default is 2 gets 2;
+  a student whose group sets only `max_cpu` is held to the workshop's profiles.
 
-An instructor who needs a hard limit for everyone must ask an admin to set it on the
-participants' other groups or on the users themselves.
+An instructor who needs more than the admins allow must ask an admin to set it on the
+participants' groups or on the users themselves.
 """
 
 from __future__ import annotations

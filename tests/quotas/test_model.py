@@ -115,3 +115,26 @@ def test_effective_max_cpu_properties(group_values, own, default) -> None:
         assert eff.value("max_cpu") == max(group_values.values())
     # the explanation always names where the value came from
     assert eff["max_cpu"].source in {"default", "user u", *(f"group {g}" for g in groups)}
+
+
+def test_a_workshop_never_raises_what_an_admin_allows() -> None:
+    """The review's case: an instructor's quota asked 512 CPUs and 99 servers."""
+    workshop = Policy(max_cpu=512, max_servers=99, allowed_profiles=["small", "large"])
+    groups = {"ws-x": workshop, "lab": Policy(allowed_profiles=["small"])}
+    eff = effective_policy("sam", ["ws-x", "lab"], groups, None, DEFAULTS)
+    assert (eff.value("max_cpu"), eff.value("max_servers")) == (2, 1)  # the defaults
+    assert eff.value("allowed_profiles") == ["small"]  # the admin's group, not the union
+    assert eff["max_cpu"].source == "default"
+    own = effective_policy("sam", ["ws-x"], groups, Policy(max_cpu=1), DEFAULTS)
+    assert own.value("max_cpu") == 1  # the user's own admin-set limit stays
+
+
+def test_a_workshop_may_narrow() -> None:
+    groups = {"ws-x": Policy(max_cpu=1, allowed_profiles=["small"])}
+    eff = effective_policy("sam", ["ws-x"], groups, None, DEFAULTS)
+    assert eff.value("max_cpu") == 1 and eff["max_cpu"].source == "group ws-x"
+    assert eff.value("allowed_profiles") == ["small"]  # defaults allow every profile
+    limited = Policy(allowed_profiles=["small", "medium"])
+    wide = {"ws-x": Policy(allowed_profiles=["medium", "large"])}
+    assert effective_policy("tia", ["ws-x"], wide, None, limited).value(
+        "allowed_profiles") == ["medium"]  # fmt: skip

@@ -12,7 +12,7 @@ from tests.support.platform import SHARED_PASSWORD, HubClient, RunningPlatform, 
 
 SETTINGS = {
     "auth": {"admin_users": ["ada"]},
-    "groups": {"instructors": ["ivan", "iris"]},
+    "groups": {"instructors": ["ivan", "iris"], "lab": ["rosa"]},  # lab: an admin's group
     "hub": {"cull_idle_after": 0},
 }
 

@@ -9,7 +9,7 @@ from hub.settings import settings_from_dict
 from hub.workshops.model import WorkshopError
 from hub.workshops.quota import WRITER, GroupPolicies, check_profiles, group_policy
 from tests.quotas.helpers import platform_store
-from tests.support.platform import RunningPlatform
+from tests.support.platform import ADMIN_PASSWORD, HubClient, RunningPlatform
 from tests.workshops.conftest import Service
 
 
@@ -87,6 +87,37 @@ def test_workshop_profiles_are_enforced_at_spawn(platform: RunningPlatform) -> N
 
     assert ivan.call("DELETE", "/workshops/quota-ws").status_code == 204
     assert store.policy("group", "ws-quota-ws") is None
+
+
+def test_a_workshop_quota_never_widens_the_admins_policy(platform: RunningPlatform) -> None:
+    """Ivan's workshop asks for every profile and 99 servers; rosa's admin group allows
+    `small` only: her effective policy and the spawn check keep the admin's limits."""
+    ivan, rosa = Service(platform, "ivan"), Service(platform, "rosa")
+    ada = HubClient(platform.url)
+    assert ada.login("ada", ADMIN_PASSWORD).status_code == 200
+    store = platform_store(platform)
+    store.set_policy("group", "lab", Policy(allowed_profiles=["small"], max_cpu=2), by="ada")
+    store.set_policy("user", "rosa", Policy(max_servers=1), by="ada")
+    created = ivan.call("POST", "/workshops", json={
+        "name": "wide-ws", "starts_at": "+0m", "ends_at": "2099-12-31T12:00Z",
+        "profiles": ["small", "medium", "large"],
+        "quota": {"max_cpu": 512, "max_servers": 99}})  # fmt: skip
+    assert created.status_code == 201, created.text
+    added = ivan.call("POST", "/workshops/wide-ws/participants", json={"users": ["rosa"]})
+    assert added.status_code == 200, added.text
+    try:
+        groups = ada.api("GET", "/users/rosa").json()["groups"]
+        assert set(groups) >= {"lab", "ws-wide-ws"}
+        eff = store.effective("rosa", groups, Policy())
+        assert eff.value("allowed_profiles") == ["small"] and eff.value("max_cpu") == 2
+        assert eff.value("max_servers") == 1
+        refused = rosa.hub.api("POST", "/users/rosa/server", json={"profile": "medium"})
+        assert refused.status_code == 403, refused.text
+        assert "allowed_profiles" in refused.json()["message"]
+    finally:
+        assert ivan.call("DELETE", "/workshops/wide-ws").status_code == 204
+        store.delete_policy("group", "lab")
+        store.delete_policy("user", "rosa")
 
 
 def test_unknown_profile_or_bad_quota_refused_at_creation(platform: RunningPlatform) -> None:
