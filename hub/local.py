@@ -25,7 +25,7 @@ from hub.config.context import platform_secrets
 from hub.db.embedded import EmbeddedPostgres
 from hub.errors import SdlError
 from hub.netutil import free_port, wait_for_port
-from hub.ossetup import make_traversable
+from hub.ossetup import make_traversable, private_file
 from hub.paths import PACKAGE_DIR
 from hub.profiles import load_profiles
 from hub.runtime import Runtime, write_runtime
@@ -60,6 +60,10 @@ class Platform:
         reap_user_servers(self.settings)
 
 
+#: Folders only the platform may enter: the hub's state and the logs.
+PRIVATE_DIRS = ("hub", "logs")
+
+
 def prepare_data_dir(settings: Settings) -> None:
     """Folders with the permissions the OS needs to keep users apart."""
     data_dir = settings.data_dir
@@ -68,6 +72,9 @@ def prepare_data_dir(settings: Settings) -> None:
         (data_dir / sub).mkdir(exist_ok=True)
     data_dir.chmod(0o755)
     (data_dir / "homes").chmod(0o711)
+    for private in PRIVATE_DIRS:  # the hub's database and every log: the platform's only
+        (data_dir / private).chmod(0o700)
+    private_file(data_dir / "hub" / "jupyterhub.sqlite")  # SQLite takes an empty file
     archive = settings.archive
     archive.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
@@ -128,7 +135,7 @@ def reap_user_servers(settings: Settings) -> None:
 def _spawn(
     command: list[str], log: Path, env: dict[str, str], cwd: Path
 ) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
+    with private_file(log).open("ab") as out:
         return subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
             start_new_session=True, stdin=subprocess.DEVNULL,

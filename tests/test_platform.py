@@ -230,3 +230,47 @@ def test_workspace_gets_its_own_read_only_odc_login(platform: RunningPlatform) -
     for other in (url.set(username="sdl_u_alice"), url.set(username="postgres")):
         with pytest.raises(sa.exc.OperationalError, match="password authentication failed"):
             sa.create_engine(other).connect()
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="OS accounts need root")
+def test_a_user_named_postgres_is_not_the_database_server(platform: RunningPlatform) -> None:
+    from hub.db.embedded import SYSTEM_USER, EmbeddedPostgres
+
+    client = logged_in(platform, "postgres")
+    assert client.spawn("postgres", {"profile": "small"}).status_code in (201, 202)
+    server = next(p for p in psutil.process_iter()
+                  if _env(p).get("JUPYTERHUB_USER") == "postgres")  # fmt: skip
+    postmaster = psutil.Process(EmbeddedPostgres(platform.data_dir).running().pid)
+    assert server.username().startswith("sdl-postgres-"), server.username()
+    assert postmaster.username() == SYSTEM_USER != server.username()
+    assert server.uids().real != postmaster.uids().real
+    socket_dir = EmbeddedPostgres(platform.data_dir).running().socket_dir
+    peek = subprocess.run(["runuser", "-u", server.username(), "--", "ls", str(socket_dir)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert peek.returncode != 0 and "Permission denied" in peek.stderr
+    assert client.api("DELETE", "/users/postgres/server").status_code in (202, 204)
+
+
+def _env(proc: psutil.Process) -> dict[str, str]:
+    try:
+        return proc.environ()
+    except (psutil.Error, OSError):
+        return {}
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="other OS users exist only as root")
+def test_hub_database_and_logs_are_private_to_the_platform(platform: RunningPlatform) -> None:
+    private = {
+        platform.data_dir / "hub": 0o700,
+        platform.data_dir / "logs": 0o700,
+        platform.data_dir / "hub" / "jupyterhub.sqlite": 0o600,
+        platform.data_dir / "logs" / "hub.log": 0o600,
+        platform.data_dir / "logs" / "proxy.log": 0o600,
+    }
+    for path, mode in private.items():
+        assert path.stat().st_mode & 0o777 == mode, f"{path}: {oct(path.stat().st_mode)}"
+    for path in private:  # what a workspace sees: another OS user, not root
+        if path.is_file():
+            peek = subprocess.run(["runuser", "-u", "nobody", "--", "cat", str(path)],
+                                  capture_output=True, text=True)  # fmt: skip
+            assert peek.returncode != 0 and "Permission denied" in peek.stderr, path

@@ -22,10 +22,12 @@ from pathlib import Path
 import psutil
 
 from hub.errors import SdlError
-from hub.ossetup import ensure_system_user, make_traversable
+from hub.ossetup import ensure_system_user, make_traversable, platform_account, private_file
 
 SUPERUSER = "postgres"
-SYSTEM_USER = "sdl-postgres"  # runs the postmaster when we are root (postgres refuses root)
+# runs the postmaster when we are root (postgres refuses root); in the platform's own
+# account namespace, which no user name maps onto (`hub.spawners.accounts`)
+SYSTEM_USER = platform_account("postgres")
 
 PG_HBA = """\
 # Written by Space Data Lab. The superuser may only use the socket, whose folder only the
@@ -79,6 +81,18 @@ class EmbeddedPostgres:
             for path in paths:
                 os.chown(path, entry.pw_uid, entry.pw_gid)
 
+    def _adopt_old_cluster(self) -> None:
+        """A cluster made by an earlier version belongs to its old account (`sdl-postgres`,
+        in the users' namespace): hand it to SYSTEM_USER before it starts again."""
+        if not self.as_root or not (self.pgdata / "PG_VERSION").exists() or self.running():
+            return
+        entry = pwd.getpwnam(SYSTEM_USER)
+        if self.pgdata.stat().st_uid == entry.pw_uid:
+            return
+        log_file = [self.log_file] if self.log_file.exists() else []
+        for path in [self.pgdata, *self.pgdata.rglob("*"), *log_file]:
+            os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+
     def initialise(self) -> bool:
         """Create the cluster on first use; True if it was created now."""
         if self.as_root:
@@ -87,8 +101,10 @@ class EmbeddedPostgres:
         for folder in (self.socket_dir, self.log_file.parent):
             folder.mkdir(parents=True, exist_ok=True)
         self.socket_dir.chmod(0o700)
+        self.log_file.parent.chmod(0o700)  # logs are the platform's, never a workspace's
         self._own(self.socket_dir)
         if (self.pgdata / "PG_VERSION").exists():
+            self._adopt_old_cluster()
             return False
         self.pgdata.mkdir(parents=True, exist_ok=True)
         self.pgdata.chmod(0o700)
@@ -132,7 +148,7 @@ class EmbeddedPostgres:
         self.initialise()
         if self.running():
             raise DatabaseError(f"a PostgreSQL server already runs on {self.pgdata}")
-        with self.log_file.open("ab") as log:
+        with private_file(self.log_file).open("ab") as log:
             self._own(self.log_file)
             proc = subprocess.Popen(
                 self.command(port), stdout=log, stderr=subprocess.STDOUT,

@@ -23,7 +23,7 @@ from traitlets import Callable as CallableTrait
 
 from hub.gateway.dashboard import DashboardRoutes
 from hub.gateway.usage import DBClusterUses, DBUsageMixin
-from hub.spawners.accounts import os_username
+from hub.spawners.accounts import AccountError, check_user_account, os_username
 
 
 class SdlLocalBackend(DBClusterUses, DBUsageMixin, DashboardRoutes, LocalBackend):
@@ -63,12 +63,17 @@ class SdlLocalBackend(DBClusterUses, DBUsageMixin, DashboardRoutes, LocalBackend
             return pwd.getpwuid(os.getuid())
         name = os_username(username, self.os_user_prefix)
         try:
-            return pwd.getpwnam(name)
+            entry = pwd.getpwnam(name)
         except KeyError:
             raise PublicException(
                 f"User {username} has no workspace account ({name}) yet: start your "
                 "workspace once, then create clusters from it."
             ) from None
+        try:  # never another account's rights (a platform account, root)
+            check_user_account(entry, username)
+        except AccountError as exc:
+            raise PublicException(str(exc)) from None
+        return entry
 
     async def start_cluster(self, user: Any, cluster_options: dict[str, Any]) -> str:
         self.os_account(user.name)  # refuse early, with a reason, not at process start

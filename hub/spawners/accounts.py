@@ -1,17 +1,90 @@
-"""Platform user names → OS account names that are valid, unique and recognisable."""
+"""Platform user names → OS account names that are valid, unique and recognisable.
+
+User accounts (`sdl-<name>`) and the platform's own accounts (`_sdl-<part>`, e.g. the one
+PostgreSQL runs as) live in separate namespaces, and an existing account is used for a
+user only if we made it for that user (its comment says so): a user named `postgres`
+or `root` never gets the OS rights of an account that is not theirs.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import pwd
 import re
+import subprocess
+from pathlib import Path
+
+from hub.errors import SdlError
+from hub.ossetup import LEGACY_PLATFORM_ACCOUNTS, PLATFORM_ACCOUNT_PREFIX
 
 _MAX = 32  # useradd's limit
+_MARK = "Space Data Lab user"  # the GECOS comment of the accounts made for users
+
+
+class AccountError(SdlError):
+    """An OS account exists under a user's account name but is not that user's."""
+
+
+def _reserved(account: str) -> bool:
+    return account.startswith(PLATFORM_ACCOUNT_PREFIX) or account in LEGACY_PLATFORM_ACCOUNTS
 
 
 def os_username(name: str, prefix: str = "sdl-") -> str:
-    """`alice` → `sdl-alice`; names with other characters get a short hash to stay unique."""
+    """`alice` → `sdl-alice`; names with other characters get a short hash to stay unique.
+
+    A name that would land on a platform account (`postgres` → `sdl-postgres`, the
+    embedded PostgreSQL's account before it moved to `_sdl-postgres`) gets the hash too.
+    """
     safe = re.sub(r"[^a-z0-9_-]", "-", name.lower()).strip("-") or "user"
-    if safe != name or len(prefix + safe) > _MAX:
+    if safe != name or len(prefix + safe) > _MAX or _reserved(prefix + safe):
         digest = hashlib.sha256(name.encode()).hexdigest()[:6]
         safe = f"{safe[: _MAX - len(prefix) - 7]}-{digest}"
     return prefix + safe
+
+
+def account_comment(username: str) -> str:
+    """What the account's GECOS field says: made by us, for this platform user."""
+    return f"{_MARK} {hashlib.sha256(username.encode()).hexdigest()[:16]}"
+
+
+def _is_legacy_user_account(entry: pwd.struct_passwd) -> bool:
+    """Made for a user by a version before the comment: no comment, a normal uid, and
+    its home in a data dir's `homes/` (platform accounts are system accounts)."""
+    return (
+        entry.pw_gecos == "" and entry.pw_uid >= 1000 and Path(entry.pw_dir).parent.name == "homes"
+    )
+
+
+def check_user_account(entry: pwd.struct_passwd, username: str) -> None:
+    """Refuse an existing account that was not made for `username`."""
+    if entry.pw_uid != 0 and entry.pw_gecos == account_comment(username):
+        return
+    if entry.pw_uid != 0 and _is_legacy_user_account(entry):
+        return
+    raise AccountError(
+        f"the OS account {entry.pw_name!r} already exists and was not made by Space Data "
+        f"Lab for user {username!r}, so it is not used for their workspace; an admin "
+        "must rename that account, or choose another `os_user_prefix`"
+    )
+
+
+def ensure_user_account(account: str, username: str, home: Path) -> pwd.struct_passwd:
+    """`username`'s OS account: checked if it exists, else created (marked as theirs)."""
+    try:
+        entry = pwd.getpwnam(account)
+    except KeyError:
+        entry = None
+    if entry is not None:
+        check_user_account(entry, username)
+        if entry.pw_gecos == "":  # a legacy account: mark it, so the next check is exact
+            subprocess.run(["usermod", "--comment", account_comment(username), account],
+                           check=True, capture_output=True)  # fmt: skip
+        return entry
+    command = ["useradd", "--user-group", "--shell", "/bin/bash", "--home-dir", str(home),
+               "--no-create-home", "--comment", account_comment(username), account]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0 and "already exists" not in result.stderr:
+        raise AccountError(f"useradd {account} failed: {result.stderr.strip()}")
+    entry = pwd.getpwnam(account)
+    check_user_account(entry, username)  # another spawn may have made it first
+    return entry

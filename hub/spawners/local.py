@@ -20,9 +20,8 @@ from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from tornado import web
 from traitlets import Bool, Integer, Unicode, default
 
-from hub.ossetup import ensure_system_user
 from hub.profiles import Profile, format_size
-from hub.spawners.accounts import os_username
+from hub.spawners.accounts import AccountError, ensure_user_account, os_username
 from hub.spawners.blocking import in_spawn_thread
 from hub.spawners.form import render_profile_form
 from hub.spawners.gpu import visible_gpus
@@ -125,9 +124,16 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
         home.parent.chmod(0o711)  # users may pass through, not list who else has a home
         home.mkdir(exist_ok=True)
         if self.run_as_os_users:
-            account = ensure_system_user(self.os_user, home=home)
+            account = self._account()
             os.chown(home, account.pw_uid, account.pw_gid)
         home.chmod(0o700)
+
+    def _account(self) -> pwd.struct_passwd:
+        """This user's own OS account, or a refusal that says why (never another's)."""
+        try:
+            return ensure_user_account(self.os_user, self.user.name, self.home)
+        except AccountError as exc:
+            raise web.HTTPError(409, str(exc)) from None
 
     # -- LocalProcessSpawner hooks -------------------------------------------------------
     def make_preexec_fn(self, name: str) -> Callable[[], None]:
@@ -165,7 +171,7 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
             )
         with timed(self.hook_seconds, "home"):
             if self.run_as_os_users and not _account_exists(self.os_user):
-                await in_spawn_thread(ensure_system_user, self.os_user, self.home)
+                await in_spawn_thread(self._account)  # useradd: not on the event loop
             # a few system calls: inline, since a thread may queue behind other spawns'
             self._prepare_home()
         with timed(self.hook_seconds, "limits"):
