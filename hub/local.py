@@ -22,6 +22,7 @@ import psutil
 import requests
 
 from hub.config.context import platform_secrets
+from hub.db.access import lock_down_embedded
 from hub.db.embedded import EmbeddedPostgres
 from hub.errors import SdlError
 from hub.netutil import free_port, wait_for_port
@@ -168,6 +169,7 @@ def start_platform(
             )
             platform.children.append(Child("PostgreSQL", pg.start(free_port()), pg.stop))
             prepare_index(settings, with_sample, say)
+            lock_down_embedded(pg.superuser_url("postgres"), settings.database.name)
         say("starting the proxy")
         proxy = _spawn(
             [sys.executable, "-m", "hub.proxy", "--ip", runtime.public_ip,

@@ -61,11 +61,26 @@ class Running:
     pid: int
 
 
+#: Connection slots of the server, and those only the platform may take: users' logins
+#: (each with its own CONNECTION LIMIT) share the rest, so however many connections they
+#: hold, the hub, the services and `sdl data` still get one.
+MAX_CONNECTIONS = 200
+RESERVED_CONNECTIONS = 20  # for roles with pg_use_reserved_connections (and superusers)
+SUPERUSER_RESERVED_CONNECTIONS = 3
+
+
 class EmbeddedPostgres:
     """A PostgreSQL cluster in `<data_dir>/postgres`, listening on 127.0.0.1:<port>."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        max_connections: int = MAX_CONNECTIONS,
+        reserved_connections: int = RESERVED_CONNECTIONS,
+    ) -> None:
         self.data_dir = data_dir
+        self.max_connections = max_connections
+        self.reserved_connections = reserved_connections
         self.pgdata = data_dir / "postgres"
         self.socket_dir = data_dir / "run" / "postgres"
         self.log_file = data_dir / "logs" / "postgres.log"
@@ -126,7 +141,9 @@ class EmbeddedPostgres:
             str(pgserver_bin_dir() / "postgres"), "-D", str(self.pgdata),
             "-h", "127.0.0.1", "-p", str(port), "-k", str(self.socket_dir),
             "-c", "password_encryption=scram-sha-256",
-            "-c", "max_connections=200",
+            "-c", f"max_connections={self.max_connections}",
+            "-c", f"reserved_connections={self.reserved_connections}",
+            "-c", f"superuser_reserved_connections={SUPERUSER_RESERVED_CONNECTIONS}",
         ]  # fmt: skip
 
     def running(self) -> Running | None:

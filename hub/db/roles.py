@@ -9,12 +9,15 @@ connection of the server.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
 from typing import Any
 
 import sqlalchemy as sa
+
+from hub.db.access import RESERVED_SLOTS_ROLE, may_grant_reserved_slots
 
 READ_ONLY_GROUP = "agdc_user"
 LOGIN_PREFIX = "sdl_u_"
@@ -55,7 +58,19 @@ def ensure_ingest_login(engine: sa.Engine, role: str, password: str) -> str:
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,47}", role):
         raise ValueError(f"ingest role {role!r}: use lowercase letters, digits and _")
     _ensure_login(engine, role, password, INGEST_GROUP)
+    grant_reserved_slots(engine, role)
     return role
+
+
+def grant_reserved_slots(engine: sa.Engine, role: str) -> bool:
+    """Let a platform role use the connection slots users' logins cannot take
+    (PostgreSQL 16's `reserved_connections`); False where our admin may not grant it."""
+    quote = engine.dialect.identifier_preparer.quote
+    with engine.begin() as conn:
+        if not may_grant_reserved_slots(conn):
+            return False
+        conn.execute(sa.text(f"GRANT {RESERVED_SLOTS_ROLE} TO {quote(role)}"))
+    return True
 
 
 #: Role comment that fingerprints what `ensure_user_login` last set (password included).
@@ -96,7 +111,10 @@ def _ensure_login(
     mark = login_fingerprint(role, password, group, connection_limit) if fingerprint else ""
     with engine.begin() as conn:
         found = conn.execute(_CURRENT, {"r": role, "g": group}).first()
-        if found is not None and mark and _is_current(found, connection_limit, mark):
+        if (
+            found is not None and mark and _is_current(found, connection_limit, mark)
+            and _password_is(conn, found, role, password)
+        ):  # fmt: skip
             return
         verb = "ALTER" if found is not None else "CREATE"
         # Role options cannot be bound parameters: the password was checked above and
@@ -116,6 +134,7 @@ def _ensure_login(
 _CURRENT = sa.text(
     """SELECT r.rolcanlogin, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolinherit,
               r.rolconnlimit, shobj_description(r.oid, 'pg_authid') AS comment,
+              has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS sees_secrets,
               EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
                       WHERE m.member = r.oid AND g.rolname = :g) AS member
        FROM pg_roles r WHERE r.rolname = :r"""
@@ -129,3 +148,41 @@ def _is_current(row: Any, connection_limit: int, fingerprint: str) -> bool:
         and row.rolconnlimit == int(connection_limit)
         and row.comment == fingerprint
     )  # fmt: skip
+
+
+def _password_is(conn: sa.Connection, row: Any, role: str, password: str) -> bool:
+    """True if the role's password is still `password`.
+
+    Any login may change its own password (PostgreSQL cannot forbid it), which would
+    lock its workspace out for good; the comment cannot tell, so the stored SCRAM
+    verifier is checked. Where it cannot be read (the admin is no superuser), False:
+    the password is set again at every spawn.
+    """
+    if not row.sees_secrets:
+        return False
+    stored = conn.execute(
+        sa.text("SELECT rolpassword FROM pg_authid WHERE rolname = :r"), {"r": role}
+    ).scalar()
+    return scram_verifies(stored, password)
+
+
+_SCRAM = re.compile(r"SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)")
+
+
+def scram_verifies(verifier: str | None, password: str) -> bool:
+    """Does PostgreSQL's `SCRAM-SHA-256$iter:salt$StoredKey:ServerKey` match `password`?
+
+    RFC 5802 / 7677; our passwords are ASCII, which SASLprep leaves as they are.
+    """
+    match = _SCRAM.fullmatch(verifier or "")
+    if match is None:
+        return False
+    iterations, salt, stored_key, server_key = (
+        int(match[1]), *(base64.b64decode(part) for part in match.group(2, 3, 4)),
+    )  # fmt: skip
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    server = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    return hmac.compare_digest(hashlib.sha256(client_key).digest(), stored_key) and (
+        hmac.compare_digest(server, server_key)
+    )

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from hub.data.db import ensure_database, psycopg2_url
+from hub.data.db import psycopg2_url
+from hub.db.access import ensure_private_database
 from hub.quotas.store import QuotaStore
 from hub.settings import Settings
 
@@ -35,9 +36,10 @@ def database_url(data_dir: Path, external_url: str, name: str) -> str:
 
 
 def create_database(url: str, name: str) -> None:
-    """Create the database unless it exists; the hub and the service may race here."""
+    """Create the database unless it exists, closed to the users' logins; the hub and the
+    service may race here."""
     try:
-        ensure_database(url, name)
+        ensure_private_database(url, name)
     except (sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:
         if "already exists" not in str(exc) and "pg_database_datname_index" not in str(exc):
             raise

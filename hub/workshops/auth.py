@@ -44,10 +44,11 @@ class WorkshopAccountsMixin(Authenticator):
 
     def _workshop_store(self) -> Store:
         if self._store is None:
-            from hub.data.db import ensure_database, psycopg2_url
+            from hub.data.db import psycopg2_url
+            from hub.db.access import ensure_private_database
 
             if self.workshops_admin_url:
-                ensure_database(self.workshops_admin_url, DATABASE)
+                ensure_private_database(self.workshops_admin_url, DATABASE)
                 url = psycopg2_url(self.workshops_admin_url, DATABASE)
             else:
                 from pathlib import Path
@@ -55,7 +56,7 @@ class WorkshopAccountsMixin(Authenticator):
                 from hub.db.embedded import EmbeddedPostgres
 
                 pg = EmbeddedPostgres(Path(self.workshops_data_dir))
-                ensure_database(pg.superuser_url("postgres"), DATABASE)
+                ensure_private_database(pg.superuser_url("postgres"), DATABASE)
                 url = pg.superuser_url(DATABASE)
             store = Store(url)
             store.create_tables()

@@ -117,15 +117,16 @@ def _workshop(row: sa.Row) -> Workshop:
 
 def database_url(settings: Settings) -> str:
     """The workshops database (created if missing) on the platform's PostgreSQL."""
-    from hub.data.db import ensure_database, psycopg2_url
+    from hub.data.db import psycopg2_url
+    from hub.db.access import ensure_private_database
 
     if settings.database.url:
-        ensure_database(settings.database.url, DATABASE)
+        ensure_private_database(settings.database.url, DATABASE)
         return psycopg2_url(settings.database.url, DATABASE)
     from hub.db.embedded import EmbeddedPostgres
 
     pg = EmbeddedPostgres(settings.data_dir)
-    ensure_database(pg.superuser_url("postgres"), DATABASE)
+    ensure_private_database(pg.superuser_url("postgres"), DATABASE)
     return pg.superuser_url(DATABASE)
 
 

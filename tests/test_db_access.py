@@ -1,0 +1,122 @@
+"""A workspace's read-only login on the real embedded PostgreSQL: the index only, no large
+objects, a changed password healed at the next spawn, and slots kept for the platform."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from hub.data.db import ensure_database
+from hub.db.access import lock_down_embedded
+from hub.db.embedded import EmbeddedPostgres
+from hub.db.roles import ensure_ingest_login, ensure_user_login, login_name
+from hub.quotas.db import create_database
+from hub.settings import settings_from_dict
+from hub.workshops.store import database_url as workshops_url
+from tests.support.platform import make_data_dir
+
+PASSWORD = "p" * 16 + "0123456789abcdef"
+INDEX = "datacube"
+
+
+def _server(data_dir: Path) -> EmbeddedPostgres:
+    # few slots, so that filling the users' share is quick: 12 - 3 - 3 = 6 for users
+    return EmbeddedPostgres(data_dir, max_connections=12, reserved_connections=3)
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[EmbeddedPostgres]:
+    data_dir = make_data_dir("sdl-db-access-")
+    server = _server(data_dir)
+    with server.ensure_running():
+        admin = server.superuser_url("postgres")
+        ensure_database(admin, INDEX)
+        create_database(server.superuser_url("sdl"), "sdl")  # as the quota service does
+        workshops_url(settings_from_dict({"data_dir": str(data_dir)}))  # as the workshops'
+        lock_down_embedded(admin, INDEX)  # as `sdl up` does after preparing the index
+        with _engine(server.superuser_url(INDEX)).begin() as conn:
+            conn.execute(sa.text("CREATE ROLE agdc_user NOLOGIN"))  # ODC's read-only group
+            conn.execute(sa.text("CREATE ROLE agdc_manage NOLOGIN"))
+        yield server
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _engine(url: str) -> sa.Engine:
+    return sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+
+def _admin(pg: EmbeddedPostgres) -> sa.Engine:
+    return _engine(pg.superuser_url(INDEX))
+
+
+def _login(pg: EmbeddedPostgres, user: str, limit: int = 2) -> str:
+    ensure_user_login(_admin(pg), user, PASSWORD, connection_limit=limit)
+    return pg.tcp_url(login_name(user), PASSWORD, INDEX)
+
+
+@pytest.mark.parametrize("database", ["sdl", "sdl_workshops", "postgres", "template1"])
+def test_a_login_reaches_the_index_only(pg: EmbeddedPostgres, database: str) -> None:
+    url = _login(pg, "ann")
+    with _engine(url).connect() as conn:
+        assert conn.execute(sa.text("SELECT current_database()")).scalar() == INDEX
+    other = sa.engine.make_url(url).set(database=database)
+    with pytest.raises(sa.exc.OperationalError, match="permission denied for database"):
+        _engine(other.render_as_string(hide_password=False)).connect()
+    with _engine(pg.superuser_url(database)).connect() as conn:  # the platform still may
+        assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["SELECT lo_create(0)", "SELECT lo_creat(-1)", "SELECT lo_from_bytea(0, 'x'::bytea)"],
+)
+def test_a_login_cannot_create_large_objects(pg: EmbeddedPostgres, statement: str) -> None:
+    url = _login(pg, "ann")
+    refused = pytest.raises(sa.exc.ProgrammingError, match="permission denied for function")
+    with refused, _engine(url).begin() as conn:
+        conn.execute(sa.text(statement))
+    with _admin(pg).connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM pg_largeobject_metadata")).scalar() == 0
+
+
+def test_a_login_cannot_create_large_objects_through_libpq(pg: EmbeddedPostgres) -> None:
+    """The client-side interface (psycopg2's lobject: libpq's fast-path calls)."""
+    raw = _engine(_login(pg, "ann")).raw_connection()
+    try:
+        with pytest.raises(Exception, match="permission denied for function lo_creat"):
+            raw.driver_connection.lobject(0, "wb").write(b"x" * 1024)
+    finally:
+        raw.close()
+
+
+def test_a_changed_password_is_set_again_at_the_next_spawn(pg: EmbeddedPostgres) -> None:
+    url = _login(pg, "bo")
+    with _engine(url).begin() as conn:  # what any login may do to itself
+        conn.execute(sa.text(f"ALTER ROLE {login_name('bo')} PASSWORD 'mine-now-0123456789'"))
+    with pytest.raises(sa.exc.OperationalError, match="password authentication failed"):
+        _engine(url).connect()
+    assert _login(pg, "bo") == url  # the next spawn: same role, same limit, same comment
+    with _engine(url).connect() as conn:
+        assert conn.execute(sa.text("SELECT current_user")).scalar() == login_name("bo")
+
+
+def test_the_platform_connects_when_users_hold_every_slot_of_theirs(pg: EmbeddedPostgres) -> None:
+    held = []
+    ingest = ensure_ingest_login(_admin(pg), "sdl_ingest_test", "ingest-" + PASSWORD)
+    ingest_url = pg.tcp_url(ingest, "ingest-" + PASSWORD, INDEX)
+    try:
+        users_share = 12 - 3 - 3  # max_connections - reserved - superuser_reserved
+        for index in range(users_share):  # users of 2 connections each, all held
+            held.append(_engine(_login(pg, f"u{index // 2}")).connect())
+        with pytest.raises(sa.exc.OperationalError, match="reserved for roles"):
+            _engine(_login(pg, "late")).connect()  # a user beyond the users' share
+        for url in (ingest_url, pg.superuser_url(INDEX)):  # the platform's roles get in
+            with _engine(url).connect() as conn:
+                assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+    finally:
+        for conn in held:
+            conn.close()
