@@ -21,6 +21,7 @@ import xarray as xr
 
 from hub.data.bands import SCL_INVALID
 from hub.data.bands import SPECTRAL as REFLECTANCE_BANDS
+from hub.data.twins import newest_per_acquisition
 from hub.errors import SdlError
 
 DEFAULT_CRS = "EPSG:3006"  # SWEREF 99 TM
@@ -139,7 +140,8 @@ def load(
     query = spatial_query(lon, lat, geometry)
     if time is not None:
         query["time"] = time
-    datasets = dc.find_datasets(product=product.name, **query)
+    # twins (reprocessed copies of one acquisition) would be fused into one time slice
+    datasets = newest_per_acquisition(dc.find_datasets(product=product.name, **query))
     if not datasets:
         raise QueryError(
             f"no {product.name} datasets for {_describe(query)}; "
@@ -170,20 +172,36 @@ def load(
         if scl_name not in wanted:
             data = data.drop_vars(scl_name)
     if reflectance:
-        data = to_reflectance(data, wanted, datasets)
+        data = to_reflectance(data, wanted, slice_offsets(dc, datasets, group_by))
     data.attrs.update({"product": product.name, "mission": mission, "level": level.upper()})
     return data
 
 
-def to_reflectance(data: xr.Dataset, wanted: dict[str, str], datasets: list[Any]) -> xr.Dataset:
-    """Digital numbers -> reflectance: (DN + offset) / 10000 (offset -1000 since 04.00)."""
-    offsets = {int(ds.metadata_doc["properties"].get("s2:add_offset", 0)) for ds in datasets}
-    if len(offsets) > 1:
-        raise QueryError(
-            f"datasets of different processing baselines (offsets {sorted(offsets)})"
-            "; load them separately"
-        )
-    offset = offsets.pop()
+def slice_offsets(dc, datasets: list[Any], group_by: str) -> xr.DataArray:
+    """The radiometric offset of each time slice, grouped as `dc.load` groups them.
+
+    Products before baseline 04.00 have none, later ones -1000: a decade-long series
+    mixes both, so each slice gets its own datasets' offset.
+    """
+    from datacube.api.query import query_group_by
+
+    grouped = dc.group_datasets(datasets, query_group_by(group_by=group_by))
+    offsets = []
+    for when, members in zip(grouped.time.values, grouped.values, strict=True):
+        found = {int(ds.metadata_doc["properties"].get("s2:add_offset", 0)) for ds in members}
+        if len(found) > 1:
+            labels = ", ".join(str(ds.metadata_doc.get("label")) for ds in members)
+            raise QueryError(
+                f"one time slice ({np.datetime_as_string(when, unit='s')}) mixes radiometric "
+                f"offsets {sorted(found)} ({labels}); load with group_by='time'"
+            )
+        offsets.append(found.pop())
+    return xr.DataArray(np.array(offsets, dtype="float32"), coords={"time": grouped.time})
+
+
+def to_reflectance(data: xr.Dataset, wanted: dict[str, str], offsets: xr.DataArray) -> xr.Dataset:
+    """Digital numbers -> reflectance: (DN + offset) / 10000, the offset per time slice."""
+    offset = offsets.reindex(time=data.time) if "time" in data.dims else offsets
     for name, measurement in wanted.items():
         if measurement in REFLECTANCE_BANDS:
             band = data[name]

@@ -44,6 +44,7 @@ def summarise(settings: Settings, url: str | None = None) -> list[dict[str, Any]
                 {
                     "product": product.name,
                     "datasets": len(times),
+                    "twins": count_twins(index, product.name),
                     "from": min(times).strftime("%Y-%m-%d") if times else "-",
                     "to": max(times).strftime("%Y-%m-%d") if times else "-",
                     "lon": f"{min(lons):.2f}..{max(lons):.2f}" if lons else "-",
@@ -52,6 +53,18 @@ def summarise(settings: Settings, url: str | None = None) -> list[dict[str, Any]
                 }
             )
     return rows
+
+
+def count_twins(index: Any, product: str) -> int:
+    """Acquisitions (platform, tile, sensing second) indexed more than once, archived
+    copies included: what `data.twins` decided about."""
+    seen: dict[tuple[str, str, str], int] = {}
+    for found in index.datasets.search_returning(
+        ("time", "region_code", "platform"), product=product, archived=None
+    ):
+        key = (str(found.platform), str(found.region_code), str(_ends(found.time)[0])[:19])
+        seen[key] = seen.get(key, 0) + 1
+    return sum(1 for copies in seen.values() if copies > 1)
 
 
 def _ends(value: Any) -> list[Any]:

@@ -96,12 +96,13 @@ def ls_cmd(settings: Settings, as_json: bool, db_url: str | None) -> None:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
     table = Table(title="Open Data Cube index")
-    for column in ("product", "datasets", "from", "to", "lon", "lat", "tiles"):
+    for column in ("product", "datasets", "twins", "from", "to", "lon", "lat", "tiles"):
         table.add_column(column)
     for row in rows:
         table.add_row(
             row["product"],
             str(row["datasets"]),
+            str(row["twins"]),
             row["from"],
             row["to"],
             row["lon"],

@@ -257,7 +257,7 @@ def add(
                 todo.append(item)
             elif known in (item.location, _converted_location(item, convert, crs)):
                 result.outcomes.append(
-                    Outcome(str(path), "unchanged", item.label, item.product, "already indexed")
+                    Outcome(str(path), "unchanged", item.label, item.product, _already(index, item))
                 )
             else:
                 result.outcomes.append(
@@ -286,6 +286,13 @@ def _converted_location(item: Prepared, convert: str | None, crs: str | None) ->
     from hub.data.convert import output_dir
 
     return (output_dir(item, convert, crs) / "odc-metadata.yaml").as_uri() if convert else None
+
+
+def _already(index, item: Prepared) -> str:
+    dataset = index.datasets.get(item.id)
+    if dataset is not None and dataset.is_archived:
+        return f"already indexed, archived: a newer twin replaced it; {KEEP_NEWEST}"
+    return "already indexed"
 
 
 def _indexed_location(index, dataset_id: str) -> str | None:

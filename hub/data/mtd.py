@@ -1,5 +1,9 @@
 """ESA SAFE metadata (MTD_MSIL1C/2A.xml, MTD_TL.xml) as the sample writes it.
 
+As in ESA's products, the granule folder (`L2A_T34WFS_A031970_...`) is not the
+`granuleIdentifier` (`S2B_OPER_MSI_L2A_TL_2APS_..._N05.11`): the reader must take paths
+from IMAGE_FILE, and the sample would show it if it did not.
+
 Only the elements real products carry and `safe.py` reads, in ESA's layout (PSD 14.9),
 so the reader is exercised on the same structure it meets in downloads.
 """
@@ -86,7 +90,7 @@ def product_xml(
       </Datatake>
       <Product_Organisation>
         <Granule_List>
-          <Granule granuleIdentifier="{names.granule}" imageFormat="JPEG2000">
+          <Granule datastripIdentifier="{names.datastrip_id}" granuleIdentifier="{names.granule_id}" imageFormat="JPEG2000">
 {image_files}
           </Granule>
         </Granule_List>
@@ -142,7 +146,8 @@ def tile_xml(
     return f"""<?xml version="1.0" encoding="UTF-8" standalone="no"?>
 <n1:{root} xmlns:n1="{PSD}/S2_PDI_Level-{level[1:]}_Tile_Metadata.xsd">
   <n1:General_Info>
-    <TILE_ID metadataLevel="Brief">{names.granule}_N{baseline}</TILE_ID>
+    <TILE_ID metadataLevel="Brief">{names.granule_id}</TILE_ID>
+    <DATASTRIP_ID metadataLevel="Standard">{names.datastrip_id}</DATASTRIP_ID>
     <SENSING_TIME metadataLevel="Standard">{_time(names.sensing)}</SENSING_TIME>
   </n1:General_Info>
   <n1:Geometric_Info>

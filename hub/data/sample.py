@@ -77,7 +77,9 @@ class Names:
     """ESA's names for one product (SAFE folder, granule, band file stem)."""
 
     safe: str
-    granule: str
+    granule: str  # the folder: GRANULE/L2A_T34WFS_A031970_20260612T103321
+    granule_id: str  # granuleIdentifier: S2B_OPER_MSI_L2A_TL_2APS_..._N05.11, not the folder
+    datastrip_id: str
     stem: str
     tile: str
     sensing: dt.datetime
@@ -97,7 +99,16 @@ def names_for(site: Site, date: str, platform: str, level: str) -> Names:
         f"T{tile}_{gstamp}.SAFE"
     )
     granule = f"{level}_T{tile}_A{absolute:06d}_{stamp}"
-    return Names(safe, granule, f"T{tile}_{stamp}", tile, sensing, generated)
+    centre = "MSI_L1C" if level == "L1C" else "MSI_L2A"
+    site_code = "2APS" if level == "L2A" else "MPS_"
+    baseline = f"N{BASELINE}"
+    granule_id = (
+        f"{platform}_OPER_{centre}_TL_{site_code}_{gstamp}_A{absolute:06d}_T{tile}_{baseline}"
+    )
+    datastrip_id = f"{platform}_OPER_{centre}_DS_{site_code}_{gstamp}_S{stamp}_{baseline}"
+    return Names(
+        safe, granule, granule_id, datastrip_id, f"T{tile}_{stamp}", tile, sensing, generated
+    )
 
 
 def window_origin(site: Site, size: int = WINDOW_PX) -> tuple[float, float]:

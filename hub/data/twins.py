@@ -34,10 +34,17 @@ def acquisition(dataset: Any) -> tuple[str, str, str, str]:
     )
 
 
-def freshness(dataset: Any) -> tuple[str, str]:
-    """Sort key, newest last: processing baseline, then processing (generation) time."""
+def freshness(dataset: Any) -> tuple[str, str, str]:
+    """Sort key, newest last: processing baseline, processing (generation) time, then the
+    product name's discriminator (its last field), which ESA advances even for twins
+    generated in the same second (S2A_MSIL2A_..._T01WCP_20230626T022157 and ..T022158)."""
     props = _properties(dataset)
-    return (str(props.get("s2:processing_baseline", "")), str(props.get("odc:processing_datetime")))
+    name = str(props.get("s2:product_uri", "")).removesuffix(".SAFE")
+    return (
+        str(props.get("s2:processing_baseline", "")),
+        str(props.get("odc:processing_datetime", "")),
+        name.rsplit("_", 1)[-1],
+    )
 
 
 def newest_per_acquisition(datasets: Iterable[Any]) -> list[Any]:
@@ -56,10 +63,9 @@ def indexed_twins(index: Any, doc: dict[str, Any]) -> list[Any]:
     product, _, tile, sensing = key
     if not sensing or not tile:
         return []
+    from datacube.model import Range
+
     start = dt.datetime.fromisoformat(sensing).replace(tzinfo=dt.UTC)
-    found = index.datasets.search(
-        product=product,
-        region_code=tile,
-        time=(start, start + dt.timedelta(seconds=1)),
-    )
+    window = Range(start, start + dt.timedelta(seconds=1))
+    found = index.datasets.search(product=product, region_code=tile, time=window)
     return [d for d in found if str(d.id) != str(doc["id"]) and acquisition(d) == key]

@@ -137,3 +137,26 @@ def test_export(dc, tmp_path: Path) -> None:
     assert [p.name for p in tifs] == ["lulea_2026-07-07.tif", "lulea_2026-07-27.tif"]
     with rasterio.open(tifs[0]) as src:
         assert src.count == 2 and src.crs.to_epsg() == 3006 and src.res == (10, 10)
+
+
+def test_reflectance_across_baselines_uses_each_slices_offset(dc, settings, fresh_product) -> None:
+    """A series mixing products before 04.00 (no offset) and after (-1000) loads whole."""
+    from hub.data.index import add
+
+    old = fresh_product()
+    mtd = old / "MTD_MSIL2A.xml"
+    text = mtd.read_text().replace(">05.11<", ">03.01<")
+    start, end = text.index("<BOA_ADD_OFFSET_VALUES_LIST>"), text.index("</BOA_ADD_OFFSET_VALUES")
+    mtd.write_text(text[:start] + text[end + len("</BOA_ADD_OFFSET_VALUES_LIST>") :])
+    assert add([old], settings).ok
+    day = old.name.split("_")[2][:8]
+    when = f"{day[:4]}-{day[4:6]}-{day[6:]}"
+    query = {**LULEA, "time": (when, "2026-06-13"), "bands": ["red"], "dc": dc}
+    raw = eo.load(**query, mask_clouds=False, dask_chunks=None)
+    scaled = eo.load(**query, mask_clouds=False, dask_chunks=None, reflectance=True)
+    assert raw.sizes["time"] >= 2  # the old product and the sample's 12 June
+    for step in raw.time.values:
+        offset = 0 if str(step).startswith(when) else -1000
+        dn = raw.red.sel(time=step).values.astype("float64")
+        expected = np.where(dn == 0, np.nan, (dn + offset) / 10000)
+        np.testing.assert_allclose(scaled.red.sel(time=step).values, expected, rtol=1e-6)

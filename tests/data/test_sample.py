@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import rasterio
 
@@ -26,6 +28,13 @@ def test_layout_is_esa_safe(sample_dir: Path) -> None:
     assert (granule / "MTD_TL.xml").is_file()
     assert len(list((granule / "IMG_DATA" / "R10m").glob("*_B04_10m.jp2"))) == 1
     assert len(list((granule / "IMG_DATA" / "R20m").glob("*_SCL_20m.jp2"))) == 1
+    # as in every ESA product, the granule's identifier is not its folder's name
+    (listed,) = ElementTree.parse(l2a / "MTD_MSIL2A.xml").getroot().iterfind(".//{*}Granule")
+    identifier = listed.get("granuleIdentifier")
+    assert identifier != granule.name
+    assert re.fullmatch(
+        r"S2[ABC]_OPER_MSI_L2A_TL_\w{4}_\d{8}T\d{6}_A\d{6}_T\d\d[A-Z]{3}_N05\.11", identifier
+    )
     l1c = next(p for p in products if "_MSIL1C_" in p.name)
     (granule,) = (l1c / "GRANULE").iterdir()
     assert len(list((granule / "IMG_DATA").glob("T*_B10.jp2"))) == 1
