@@ -76,6 +76,45 @@ def _ends(value: Any) -> list[Any]:
     return [value.begin, value.end]
 
 
+def list_datasets(
+    settings: Settings,
+    url: str | None = None,
+    product: str | None = None,
+    tile: str | None = None,
+    time: tuple[str, str] | None = None,
+    archived: bool = False,
+) -> list[dict[str, Any]]:
+    """One row per dataset (id, label, product, tile, time, cloud cover, baseline),
+    oldest first; what `sdl data show` takes as its argument."""
+    query: dict[str, Any] = {}
+    if product:
+        query["product"] = product
+    if tile:
+        query["region_code"] = tile.upper().removeprefix("T")
+    if time:
+        from datacube.api.query import Query
+
+        query["time"] = Query(time=time).search_terms["time"]  # dates, as dc.load takes them
+    fields = ("id", "label", "product", "region_code", "time", "cloud_cover", "platform")
+    rows = []
+    with reading(settings, url) as index:
+        for found in index.datasets.search_returning(
+            fields, archived=None if archived else False, **query
+        ):
+            rows.append(
+                {
+                    "id": str(found.id),
+                    "label": found.label,
+                    "product": found.product,
+                    "tile": found.region_code,
+                    "time": _ends(found.time)[0].strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "cloud_cover": found.cloud_cover,
+                    "platform": found.platform,
+                }
+            )
+    return sorted(rows, key=lambda row: (row["time"], row["label"] or ""))
+
+
 def find_dataset(settings: Settings, key: str, url: str | None = None) -> dict[str, Any]:
     """A dataset's document with its location, by UUID or by ESA product name (label)."""
     try:

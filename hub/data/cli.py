@@ -85,12 +85,58 @@ DB_URL = click.option(
 
 @data.command("ls")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--datasets", "per_dataset", is_flag=True, help="One row per dataset (id, label, ...)."
+)
+@click.option("--product", help="With --datasets: only this product, e.g. s2_l2a.")
+@click.option("--tile", help="With --datasets: only this MGRS tile, e.g. 34WFS.")
+@click.option(
+    "--time",
+    "time_range",
+    nargs=2,
+    metavar="FROM TO",
+    help="With --datasets: acquired between two dates, e.g. --time 2026-06-01 2026-06-30.",
+)
+@click.option("--archived", is_flag=True, help="With --datasets: include archived twins.")
 @DB_URL
 @platform_options
-def ls_cmd(settings: Settings, as_json: bool, db_url: str | None) -> None:
-    """What is indexed: datasets, time range and coverage per product."""
-    from hub.data.catalog import summarise
+def ls_cmd(
+    settings: Settings,
+    as_json: bool,
+    per_dataset: bool,
+    product: str | None,
+    tile: str | None,
+    time_range: tuple[str, str] | None,
+    archived: bool,
+    db_url: str | None,
+) -> None:
+    """What is indexed: per product (datasets, twins, time range, coverage), or with
+    --datasets one row per dataset, whose id or label `sdl data show` takes."""
+    from hub.data.catalog import list_datasets, summarise
 
+    if not per_dataset and (product or tile or time_range or archived):
+        raise click.UsageError("--product, --tile, --time and --archived need --datasets")
+    if per_dataset:
+        found = list_datasets(settings, db_url, product, tile, time_range or None, archived)
+        if as_json:
+            click.echo(json.dumps(found, indent=2, default=str))
+            return
+        listing = Table(title=f"{len(found)} datasets")
+        for column in ("time", "product", "tile", "platform", "cloud %", "label", "id"):
+            listing.add_column(column, overflow="fold")
+        for row in found:
+            cloud = "-" if row["cloud_cover"] is None else f"{row['cloud_cover']:.1f}"
+            listing.add_row(
+                row["time"],
+                row["product"],
+                row["tile"],
+                row["platform"],
+                cloud,
+                row["label"],
+                row["id"],
+            )
+        Console(width=200).print(listing)
+        return
     rows = summarise(settings, db_url)
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))

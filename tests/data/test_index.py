@@ -282,3 +282,25 @@ def test_malformed_values_and_xml(indexed, settings, fresh_product, row_counts) 
     assert f"{mtd}: malformed value (could not convert string to float: 'cloudy')" in reasons
     assert f"{tile}: not well-formed XML" in reasons
     assert row_counts() == before
+
+
+def test_ls_datasets_lists_what_show_takes(indexed, settings, sample_dir) -> None:
+    runner = CliRunner()
+    args = ["--data-dir", str(settings.data_dir)]
+    listing = ["data", "ls", "--datasets", "--json", "--product", "s2_l2a", "--tile", "T34WET"]
+    result = runner.invoke(cli, [*listing, "--time", "2026-06-01", "2026-07-31", *args])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    expected = sorted(
+        p.name.removesuffix(".SAFE")
+        for p in sample_dir.glob("*_MSIL2A_*T34WET*.SAFE")
+        if "20260601" <= p.name.split("_")[2][:8] <= "20260731"
+    )
+    assert sorted(row["label"] for row in rows) == expected and expected
+    assert {row["product"] for row in rows} == {"s2_l2a"} and {r["tile"] for r in rows} == {"34WET"}
+    shown = runner.invoke(cli, ["data", "show", rows[0]["id"], *args])
+    assert shown.exit_code == 0 and rows[0]["label"] in shown.output
+    table = runner.invoke(cli, ["data", "ls", "--datasets", *args])
+    assert table.exit_code == 0 and "datasets" in table.output and expected[0] in table.output
+    wrong = runner.invoke(cli, ["data", "ls", "--tile", "34WET", *args])
+    assert wrong.exit_code == 2 and "need --datasets" in wrong.output
