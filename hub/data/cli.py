@@ -45,15 +45,28 @@ def init_cmd(settings: Settings) -> None:
     help="Write analysis-ready copies next to the archive and index those.",
 )
 @click.option("--crs", help="With --convert: store the copies in this CRS, e.g. EPSG:3006.")
+@click.option(
+    "--dask",
+    metavar="ADDRESS",
+    help="Check and convert on a Dask cluster's workers (scheduler address, e.g. "
+    "tcp://10.0.0.5:8786), for an archive's backfill; its workers must see the same paths.",
+)
 @platform_options
 def add_cmd(
-    settings: Settings, paths: tuple[str, ...], workers: int, convert: str | None, crs: str | None
+    settings: Settings,
+    paths: tuple[str, ...],
+    workers: int,
+    convert: str | None,
+    crs: str | None,
+    dask: str | None,
 ) -> None:
     """Index SAFE folders/zips, STAC items and eo3 documents (files, folders or globs)."""
     from hub.data.index import add, summary_table
 
     console = Console(stderr=True)
-    result = add(paths, settings, workers=workers, convert=convert, crs=crs, console=console)
+    result = add(
+        paths, settings, workers=workers, convert=convert, crs=crs, console=console, dask=dask
+    )
     Console().print(summary_table(result))
     if not result.ok:
         sys.exit(1)

@@ -8,12 +8,13 @@ with its reason, removes what it wrote, and the others continue.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import shutil
 import time
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -214,8 +215,14 @@ def add(
     convert: str | None = None,
     crs: str | None = None,
     console: Console | None = None,
+    dask: str | None = None,
 ) -> AddResult:
-    """Index SAFE products, STAC items and eo3 documents; see the module docstring."""
+    """Index SAFE products, STAC items and eo3 documents; see the module docstring.
+
+    `dask`: a Dask scheduler address; the products are then checked (and converted) on
+    its workers, which must see the same paths, while this process keeps indexing each
+    in its own transaction, so atomicity and the summary stay the same.
+    """
     if convert not in (None, "cog", "netcdf"):
         raise SdlError(f"--convert {convert!r}: use cog or netcdf")
     if crs and not convert:
@@ -270,7 +277,7 @@ def add(
                     )
                 )
         # 2. decode (and convert) in parallel; 3. index each in its own transaction
-        with _progress(console) as progress, ThreadPoolExecutor(max(1, workers)) as pool:
+        with _progress(console) as progress, _executor(workers, dask) as pool:
             task = progress.add_task("indexing", total=len(todo))
             futures = {pool.submit(_check_and_convert, item, convert, crs): item for item in todo}
             for future in as_completed(futures):
@@ -280,6 +287,26 @@ def add(
                 progress.advance(task)
     result.seconds = time.monotonic() - started
     return result
+
+
+@contextlib.contextmanager
+def _executor(workers: int, dask: str | None) -> Iterator[Executor]:
+    """Threads here, or the workers of a Dask cluster (an existing engine, not ours)."""
+    if dask is None:
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            yield pool
+        return
+    from distributed import Client
+
+    try:
+        client = Client(dask, set_as_default=False, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise SdlError(f"--dask {dask}: no Dask scheduler answers there ({exc})") from exc
+    try:
+        with client.get_executor(pure=False) as pool:  # concurrent.futures-compatible
+            yield pool
+    finally:
+        client.close()
 
 
 def _converted_location(item: Prepared, convert: str | None, crs: str | None) -> str | None:

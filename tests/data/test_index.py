@@ -15,6 +15,7 @@ from hub.data.convert import convert
 from hub.data.index import add, init_index
 from hub.data.safe import read_safe
 from hub.data.sample import ACQUISITIONS
+from hub.errors import SdlError
 
 
 def rejected(result) -> list[str]:
@@ -304,3 +305,33 @@ def test_ls_datasets_lists_what_show_takes(indexed, settings, sample_dir) -> Non
     assert table.exit_code == 0 and "datasets" in table.output and expected[0] in table.output
     wrong = runner.invoke(cli, ["data", "ls", "--tile", "34WET", *args])
     assert wrong.exit_code == 2 and "need --datasets" in wrong.output
+
+
+def _task_names(dask_scheduler) -> set[str]:
+    return {str(entry[0]).split("-")[0] for entry in dask_scheduler.transition_log}
+
+
+def test_add_on_a_dask_cluster(indexed, settings, fresh_product, row_counts, tmp_path) -> None:
+    """The same add, its checks run by the workers of a real Dask cluster."""
+    from distributed import Client, LocalCluster
+
+    good, bad = fresh_product(), fresh_product()
+    band = next(bad.rglob("*_B04_10m.jp2"))
+    band.write_bytes(band.read_bytes()[: band.stat().st_size // 2])  # found by the checks
+    before = row_counts()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster:
+        result = add([good, bad], settings, dask=cluster.scheduler_address)
+        with Client(cluster) as client:
+            ran = client.run_on_scheduler(
+                lambda dask_scheduler: {
+                    str(t[0]).split("-")[0] for t in dask_scheduler.transition_log
+                }
+            )
+    assert "_check_and_convert" in ran
+    status = {o.source: o.status for o in result.outcomes}
+    assert status == {str(good.resolve()): "added", str(bad.resolve()): "rejected"}
+    (reason,) = rejected(result)
+    assert f"{band.resolve()}: truncated JPEG 2000" in reason
+    assert row_counts()[0] == before[0] + 1
+    with pytest.raises(SdlError, match="no Dask scheduler answers"):
+        add([good], settings, dask="tcp://127.0.0.1:9")
