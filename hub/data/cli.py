@@ -51,6 +51,12 @@ def init_cmd(settings: Settings) -> None:
     help="Check and convert on a Dask cluster's workers (scheduler address, e.g. "
     "tcp://10.0.0.5:8786), for an archive's backfill; its workers must see the same paths.",
 )
+@click.option(
+    "--share",
+    metavar="I/N",
+    callback=lambda _ctx, _param, value: _share(value),
+    help="Only share I of N (0-based) of the inputs: for N pods of an indexed Job.",
+)
 @platform_options
 def add_cmd(
     settings: Settings,
@@ -59,17 +65,37 @@ def add_cmd(
     convert: str | None,
     crs: str | None,
     dask: str | None,
+    share: tuple[int, int] | None,
 ) -> None:
     """Index SAFE folders/zips, STAC items and eo3 documents (files, folders or globs)."""
     from hub.data.index import add, summary_table
 
     console = Console(stderr=True)
     result = add(
-        paths, settings, workers=workers, convert=convert, crs=crs, console=console, dask=dask
+        paths,
+        settings,
+        workers=workers,
+        convert=convert,
+        crs=crs,
+        console=console,
+        dask=dask,
+        share=share,
     )
     Console().print(summary_table(result))
     if not result.ok:
         sys.exit(1)
+
+
+def _share(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        index_of, shares = (int(part) for part in value.split("/"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: use I/N, e.g. 3/16") from None
+    if shares < 1 or not 0 <= index_of < shares:
+        raise click.BadParameter(f"{value!r}: I must be 0..N-1")
+    return index_of, shares
 
 
 @data.command("sample")

@@ -216,12 +216,14 @@ def add(
     crs: str | None = None,
     console: Console | None = None,
     dask: str | None = None,
+    share: tuple[int, int] | None = None,
 ) -> AddResult:
     """Index SAFE products, STAC items and eo3 documents; see the module docstring.
 
     `dask`: a Dask scheduler address; the products are then checked (and converted) on
     its workers, which must see the same paths, while this process keeps indexing each
     in its own transaction, so atomicity and the summary stay the same.
+    `share=(i, n)`: only every n-th input from the i-th (0-based), for n indexing pods.
     """
     if convert not in (None, "cog", "netcdf"):
         raise SdlError(f"--convert {convert!r}: use cog or netcdf")
@@ -238,6 +240,11 @@ def add(
     console = console or Console(stderr=True)
     started = time.monotonic()
     inputs, outcomes = expand(paths)
+    if share is not None:
+        index_of, shares = share
+        if not 0 <= index_of < shares:
+            raise SdlError(f"--share {index_of}/{shares}: the index must be 0..{shares - 1}")
+        inputs = sorted(inputs)[index_of::shares]  # sorted: every pod cuts the same way
     result = AddResult(outcomes)
     with open_index(settings) as index:
         from datacube.index.hl import Doc2Dataset

@@ -270,17 +270,16 @@ def ingest_rbac(kube: KubernetesSettings) -> list[dict[str, Any]]:
     ]
 
 
-def ingest_cronjob(kube: KubernetesSettings) -> dict[str, Any]:
-    """The admin ingest: writing database role, archive writable at /srv/archive."""
+def _ingest_pod(kube: KubernetesSettings, command: list[str]) -> dict[str, Any]:
+    """The ingest pod: writing database role, archive writable at /srv/archive."""
     ingest = kube.ingest
     resources = {"cpu": f"{ingest.cpu:g}", "memory": ingest.memory}
     security = {**container_security_context(), "runAsUser": kube.uid, "runAsGroup": kube.gid}
-    pod_labels = {"app.kubernetes.io/name": INGEST, **PART_OF}
     container = {
         "name": "ingest",
         "image": kube.ingest_image,
         "imagePullPolicy": kube.image_pull_policy,
-        "command": list(ingest.command),
+        "command": command,
         "env": [
             {
                 "name": "ODC_DEFAULT_DB_URL",
@@ -295,7 +294,7 @@ def ingest_cronjob(kube: KubernetesSettings) -> dict[str, Any]:
         "securityContext": security,
         "volumeMounts": [{"name": "archive", "mountPath": "/srv/archive"}],
     }
-    pod_spec = {
+    return {
         "serviceAccountName": INGEST,
         "automountServiceAccountToken": False,
         "restartPolicy": "Never",
@@ -303,6 +302,14 @@ def ingest_cronjob(kube: KubernetesSettings) -> dict[str, Any]:
         "containers": [container],
         "volumes": [{"name": "archive", **kube.archive.source(read_only=False)}],
     }
+
+
+POD_LABELS = {"app.kubernetes.io/name": INGEST, **PART_OF}
+
+
+def ingest_cronjob(kube: KubernetesSettings) -> dict[str, Any]:
+    """The admin ingest of new products, on a schedule."""
+    ingest = kube.ingest
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
@@ -317,9 +324,43 @@ def ingest_cronjob(kube: KubernetesSettings) -> dict[str, Any]:
                 "spec": {
                     "backoffLimit": 1,
                     "activeDeadlineSeconds": ingest.deadline_seconds,
-                    "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec},
+                    "template": {
+                        "metadata": {"labels": POD_LABELS},
+                        "spec": _ingest_pod(kube, list(ingest.command)),
+                    },
                 }
             },
+        },
+    }
+
+
+def backfill_job(kube: KubernetesSettings) -> dict[str, Any]:
+    """An archive's first load as an indexed Job: pod i adds share i of N of the
+    products (`sdl data add --share i/N`), each product atomically as ever. It is
+    rendered suspended; `kubectl patch job sdl-backfill -p '{"spec":{"suspend":false}}'`
+    starts it. A pod that fails is retried on its own index; the others go on."""
+    fill = kube.backfill
+    command = [
+        "sh",
+        "-c",
+        'exec sdl data add --share "$JOB_COMPLETION_INDEX/$SHARES" "$@"',
+        "sdl-backfill",
+        *fill.paths,
+    ]
+    pod = _ingest_pod(kube, command)
+    pod["containers"][0]["env"].append({"name": "SHARES", "value": str(fill.completions)})
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": _meta(f"{INGEST}-backfill", kube),
+        "spec": {
+            "suspend": True,
+            "completionMode": "Indexed",
+            "completions": fill.completions,
+            "parallelism": fill.parallelism,
+            "backoffLimitPerIndex": 2,
+            "maxFailedIndexes": fill.completions,
+            "template": {"metadata": {"labels": POD_LABELS}, "spec": pod},
         },
     }
 
@@ -333,4 +374,5 @@ def platform_objects(kube: KubernetesSettings) -> list[dict[str, Any]]:
         *secret_templates(kube),
         *ingest_rbac(kube),
         ingest_cronjob(kube),
+        backfill_job(kube),
     ]

@@ -72,6 +72,20 @@ class IngestSettings(_Strict):
         return _quantity(value)
 
 
+class BackfillSettings(_Strict):
+    """The first load of an archive: an indexed Job, each pod adding its share of it."""
+
+    paths: list[str] = Field(
+        default_factory=lambda: ["/srv/archive/sentinel-2"],
+        min_length=1,
+        description="What the backfill indexes (folders or globs inside the archive).",
+    )
+    completions: int = Field(
+        16, ge=1, le=1000, description="Shares the archive is cut into (one pod each)."
+    )
+    parallelism: int = Field(4, ge=1, le=200, description="Pods running at once.")
+
+
 class KubernetesSettings(_Strict):
     """How the platform runs on Kubernetes (z2jh hub + KubeSpawner)."""
 
@@ -174,6 +188,7 @@ class KubernetesSettings(_Strict):
         "169.254.169.254", description="Cloud metadata address blocked for user pods."
     )
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    backfill: BackfillSettings = Field(default_factory=BackfillSettings)
 
     @field_validator("home_size", mode="before")
     @classmethod

@@ -335,3 +335,17 @@ def test_add_on_a_dask_cluster(indexed, settings, fresh_product, row_counts, tmp
     assert row_counts()[0] == before[0] + 1
     with pytest.raises(SdlError, match="no Dask scheduler answers"):
         add([good], settings, dask="tcp://127.0.0.1:9")
+
+
+def test_shares_cut_the_inputs_once(indexed, settings, fresh_product) -> None:
+    """N pods with --share i/N add every product exactly once between them."""
+    products = [fresh_product() for _ in range(3)]
+    seen = []
+    for index_of in range(2):
+        result = add(products, settings, share=(index_of, 2))
+        assert result.ok, rejected(result)
+        seen += [o.source for o in result.outcomes]
+    assert sorted(seen) == sorted(str(p.resolve()) for p in products)
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["data", "add", str(products[0]), "--share", "2/2"])
+    assert bad.exit_code == 2 and "I must be 0..N-1" in bad.output

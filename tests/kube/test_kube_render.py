@@ -14,7 +14,7 @@ from kube_helpers import KUBERNETES_VERSION
 
 from hub.kube.cli import profiles, render
 from hub.kube.fit import GIB, fit_node, parse_node, system_reserve
-from hub.kube.manifests import ingest_cronjob, platform_objects
+from hub.kube.manifests import backfill_job, ingest_cronjob, platform_objects
 from hub.kube.settings import KubernetesSettings
 
 
@@ -28,8 +28,18 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 def test_render_writes_every_kind(rendered: list[Path]) -> None:
     kinds = {yaml.safe_load(p.read_text())["kind"] for p in rendered}
-    assert kinds == {"Pod", "PersistentVolumeClaim", "NetworkPolicy", "CronJob",
-                     "ServiceAccount", "Role", "RoleBinding", "Secret", "IngressRoute"}  # fmt: skip
+    assert kinds == {
+        "Pod",
+        "PersistentVolumeClaim",
+        "NetworkPolicy",
+        "CronJob",
+        "Job",
+        "ServiceAccount",
+        "Role",
+        "RoleBinding",
+        "Secret",
+        "IngressRoute",
+    }
     names = {p.name for p in rendered}
     assert {"pod-student-small.yaml", "pod-gpu-users-member-gpu.yaml"} <= names
     assert {"networkpolicy-sdl-odc-db-ingress.yaml", "networkpolicy-sdl-dask-pods-ingress.yaml",
@@ -56,8 +66,24 @@ def test_rendered_objects_are_valid(rendered: list[Path]) -> None:
 
 def test_only_the_ingest_job_sees_write_credentials(rendered: list[Path]) -> None:
     holders = {p.name for p in rendered if "sdl-odc-admin" in p.read_text()}
-    assert holders == {"cronjob-sdl-ingest.yaml", "role-sdl-ingest.yaml",
-                       "secret-sdl-odc-admin.yaml"}  # fmt: skip
+    assert holders == {
+        "cronjob-sdl-ingest.yaml",
+        "job-sdl-ingest-backfill.yaml",
+        "role-sdl-ingest.yaml",
+        "secret-sdl-odc-admin.yaml",
+    }
+
+
+def test_backfill_is_an_indexed_job_of_shares() -> None:
+    kube = KubernetesSettings(backfill={"completions": 8, "parallelism": 2})
+    job = backfill_job(kube)
+    validate(job)
+    assert job["spec"]["suspend"] is True  # an admin starts it
+    assert job["spec"]["completionMode"] == "Indexed" and job["spec"]["completions"] == 8
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert {"name": "SHARES", "value": "8"} in container["env"]
+    assert '--share "$JOB_COMPLETION_INDEX/$SHARES"' in container["command"][2]
+    assert container["command"][4:] == ["/srv/archive/sentinel-2"]
 
 
 def test_ingest_job_is_locked_down() -> None:
