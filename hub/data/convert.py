@@ -14,13 +14,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import rasterio
 import yaml
 from odc.geo.geobox import GeoBox
-from rasterio.io import MemoryFile
 from rasterio.shutil import copy as rio_copy
-from rasterio.warp import Resampling, reproject
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import Resampling
 
 from hub.data.eo3 import Prepared, ProductError, check_label
 
@@ -37,6 +36,7 @@ COG_OPTIONS = {
     "OVERVIEWS": "AUTO",
     "OVERVIEW_RESAMPLING": "AVERAGE",
     "BIGTIFF": "IF_SAFER",
+    "NUM_THREADS": "ALL_CPUS",  # compression of the blocks in parallel
 }
 NETCDF_OPTIONS = {"driver": "netCDF", "FORMAT": "NC4", "COMPRESS": "DEFLATE", "ZLEVEL": 6}
 CATEGORICAL = {"SCL"}  # resampled with nearest neighbour, never averaged
@@ -64,42 +64,34 @@ def target_geobox(path: str, crs: str | None) -> GeoBox:
 
 
 def write_band(src_path: str, dst: Path, band: str, fmt: str, crs: str | None) -> GeoBox:
-    """Write one band (reprojected if `crs`), return the grid it was written on."""
+    """Write one band (reprojected if `crs`), return the grid it was written on.
+
+    GDAL's own path end to end: a warped VRT on the target grid, read block by block by
+    the COG (or netCDF) driver, so no full band is held here and the warp and the
+    compression use every core, as `gdalwarp` + `gdal_translate -of COG` would.
+    """
     gbox = target_geobox(src_path, crs)
-    with rasterio.open(src_path) as src:
-        if crs is None:
-            data = src.read(1)
-        else:
-            data = np.zeros(gbox.shape.yx, dtype=src.dtypes[0])
-            reproject(
-                rasterio.band(src, 1),
-                data,
-                dst_transform=gbox.transform,
-                dst_crs=gbox.crs.wkt,
-                src_nodata=0,
-                dst_nodata=0,
-                resampling=Resampling.nearest if band in CATEGORICAL else Resampling.bilinear,
-            )
     options = dict(COG_OPTIONS if fmt == "cog" else NETCDF_OPTIONS)
     if band in CATEGORICAL and fmt == "cog":
         options["OVERVIEW_RESAMPLING"] = "NEAREST"
         options["MAX_Z_ERROR_OVERVIEW"] = 0  # classes: exact everywhere
-    profile = {
-        "driver": "GTiff",
-        "width": gbox.shape.x,
-        "height": gbox.shape.y,
-        "count": 1,
-        "dtype": data.dtype.name,
-        "crs": gbox.crs.wkt,
-        "transform": gbox.transform,
-        "nodata": 0,
-    }
-    with rasterio.Env(GDAL_PAM_ENABLED="NO"), MemoryFile() as memory:
-        with memory.open(**profile) as staged:
-            staged.write(data, 1)
-            staged.set_band_description(1, band)
-        with memory.open() as staged:
-            rio_copy(staged, dst, **options)
+    resampling = Resampling.nearest if band in CATEGORICAL else Resampling.bilinear
+    with (
+        rasterio.Env(GDAL_PAM_ENABLED="NO"),
+        rasterio.open(src_path) as src,
+        WarpedVRT(
+            src,
+            crs=gbox.crs.wkt,
+            transform=gbox.transform,
+            width=gbox.shape.x,
+            height=gbox.shape.y,
+            src_nodata=0,
+            nodata=0,  # ESA's "no data" digital number, whether or not the file says so
+            resampling=resampling,
+            warp_extras={"NUM_THREADS": "ALL_CPUS"},
+        ) as warped,
+    ):
+        rio_copy(warped, dst, **options)
     return gbox
 
 

@@ -188,7 +188,10 @@ class KubernetesSettings(_Strict):
         "169.254.169.254", description="Cloud metadata address blocked for user pods."
     )
     ingest: IngestSettings = Field(default_factory=IngestSettings)
-    backfill: BackfillSettings = Field(default_factory=BackfillSettings)
+    backfill: BackfillSettings = Field(
+        default_factory=BackfillSettings,
+        description="The archive's first load: an indexed Job, rendered suspended.",
+    )
 
     @field_validator("home_size", mode="before")
     @classmethod
