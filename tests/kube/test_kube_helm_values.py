@@ -204,16 +204,52 @@ def test_user_image_has_the_notebook_stack() -> None:
             "dask-labextension", "psycopg2-binary"} <= names  # fmt: skip
 
 
-def test_gateway_config_comes_from_this_package(tmp_path: Path) -> None:
+def test_gateway_config_comes_from_this_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The chart's extraConfig is our snippet, and running it applies our limits."""
-    from hub.gateway.kube import gateway_extra_config, kube_gateway_config
+    from hub.gateway.kube import SETTINGS_TEXT_ENV, gateway_extra_config, kube_gateway_config
     from hub.settings import load_settings
 
     gateway = load("dask-gateway.yaml")
     assert dig(gateway, "gateway.extraConfig.sdl") == gateway_extra_config()
     assert dig(gateway, "gateway.image.name").endswith("sdl-gateway")
     env = {e["name"]: e for e in dig(gateway, "gateway.env")}
-    assert env["SDL_SETTINGS_FILE"]["value"] == "/etc/sdl/settings.yaml"
+    # the chart's API pod takes no extra volumes: the hub's settings document reaches it
+    # as text, from ConfigMap sdl-settings (kubectl create configmap --from-file=settings.yaml)
+    assert env[SETTINGS_TEXT_ENV]["valueFrom"] == {
+        "configMapKeyRef": {"name": "sdl-settings", "key": "settings.yaml"}
+    }
+    assert "SDL_SETTINGS_FILE" not in env  # no file is mounted there
+    # the chart's extraConfig, run as the gateway pod runs it with that variable, reads
+    # the hub's document exactly as the file the hub reads
+    document = yaml.safe_dump(dig(load("jupyterhub.yaml"), "hub.extraFiles.sdl-settings.data"))
+    settings_file = tmp_path / "settings.yaml"
+    settings_file.write_text(document)
+    monkeypatch.delenv("SDL_SETTINGS_FILE", raising=False)
+    monkeypatch.setenv(SETTINGS_TEXT_ENV, document)
+    pod_c = Config()
+    exec(
+        compile(dig(gateway, "gateway.extraConfig.sdl"), "gateway.extraConfig", "exec"),
+        {"c": pod_c},
+    )
+    from_file = load_settings(settings_file)
+    assert from_file.mode == "kubernetes"  # the document, not the defaults
+    assert pod_c.SdlKubeBackend.usage_settings == from_file
+    expected = kube_gateway_config(from_file)
+    for section, trait in [
+        ("DaskGateway", "backend_class"), ("DaskGateway", "authenticator_class"),
+        ("JupyterHubAuthenticator", "jupyterhub_service_name"),
+        ("JupyterHubAuthenticator", "use_service_access_scopes"),
+        ("KubeClusterConfig", "idle_timeout"), ("KubeClusterConfig", "image"),
+        ("KubeClusterConfig", "cluster_max_cores"), ("KubeClusterConfig", "cluster_max_memory"),
+        ("KubeClusterConfig", "cluster_max_workers"),
+    ]:  # fmt: skip
+        assert pod_c[section][trait] == expected[section][trait], (section, trait)
+    assert (
+        pod_c.SdlKubeBackend.limits_provider.__class__
+        is expected.SdlKubeBackend.limits_provider.__class__
+    )
     # quota limits and Dask usage: the same database URL as the hub's
     hub_db = dig(load("jupyterhub.yaml"), "hub.extraEnv.SDL_DATABASE_URL")
     assert env["SDL_DATABASE_URL"] == {"name": "SDL_DATABASE_URL", **hub_db}
@@ -222,3 +258,20 @@ def test_gateway_config_comes_from_this_package(tmp_path: Path) -> None:
     assert config.DaskGateway.backend_class == "hub.gateway.kube.SdlKubeBackend"
     assert config.JupyterHubAuthenticator.jupyterhub_service_name == "dask-gateway"
     assert config.KubeClusterConfig.image == KUBE.user_image  # workers run the user image
+
+
+def test_gateway_settings_sources(tmp_path: Path) -> None:
+    """One source for the gateway pod's settings, errors that name it."""
+    from hub.errors import SettingsError
+    from hub.gateway.kube import SETTINGS_TEXT_ENV, gateway_settings
+
+    settings_file = tmp_path / "settings.yaml"
+    settings_file.write_text("mode: kubernetes\n")
+    assert gateway_settings({"SDL_SETTINGS_FILE": str(settings_file)}).mode == "kubernetes"
+    assert gateway_settings({SETTINGS_TEXT_ENV: "mode: kubernetes\n"}).mode == "kubernetes"
+    with pytest.raises(SettingsError, match="not both"):
+        gateway_settings({"SDL_SETTINGS_FILE": str(settings_file), SETTINGS_TEXT_ENV: "{}"})
+    with pytest.raises(SettingsError, match=f"{SETTINGS_TEXT_ENV}: expected a mapping"):
+        gateway_settings({SETTINGS_TEXT_ENV: "- a list\n"})
+    with pytest.raises(SettingsError, match=SETTINGS_TEXT_ENV):
+        gateway_settings({SETTINGS_TEXT_ENV: "mode: nowhere\n"})
