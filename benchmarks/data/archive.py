@@ -29,6 +29,7 @@ from statistics import mean
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.data.run import raw_warp  # noqa: E402
 from hub.db.embedded import EmbeddedPostgres  # noqa: E402
 from hub.settings import Settings, load_settings  # noqa: E402
 from tests.support.real_products import REAL, SAFES, ZIPS, rebuild  # noqa: E402
@@ -171,10 +172,7 @@ def projection(seconds_per_product: float, efficiency: float) -> dict:
 
 
 def bench_load(tmp: Path, product: Path, repeat: int) -> dict:
-    import numpy as np
-    import rasterio
     from odc.geo.geom import box
-    from rasterio.warp import Resampling, reproject
 
     from hub import eo
     from hub.data.db import admin_url
@@ -194,24 +192,8 @@ def bench_load(tmp: Path, product: Path, repeat: int) -> dict:
         t_helper, data = min(helper, key=lambda pair: pair[0])
         gbox = data.odc.geobox
 
-        def raw() -> dict:
-            out = {}
-            for band in LOAD_BANDS:
-                with rasterio.open(item.files[band]) as src:
-                    dst = np.zeros(gbox.shape.yx, dtype="uint16")
-                    reproject(
-                        rasterio.band(src, 1),
-                        dst,
-                        dst_transform=gbox.transform,
-                        dst_crs=gbox.crs.wkt,
-                        src_nodata=0,
-                        dst_nodata=0,
-                        resampling=Resampling.nearest,
-                    )
-                    out[band] = dst
-            return out
-
-        t_raw, arrays = min((timed(raw) for _ in range(repeat)), key=lambda pair: pair[0])
+        runs = (timed(lambda: raw_warp(item, gbox, LOAD_BANDS)) for _ in range(repeat))
+        t_raw, arrays = min(runs, key=lambda pair: pair[0])
         same = min(float((data[b].values[0] == arrays[b]).mean()) for b in LOAD_BANDS)
         dc.close()
     mpix = gbox.shape.x * gbox.shape.y * len(LOAD_BANDS) / 1e6

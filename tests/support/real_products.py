@@ -18,7 +18,8 @@ from xml.etree import ElementTree
 import numpy as np
 import rasterio
 from rasterio.enums import Resampling
-from rasterio.transform import from_origin
+
+from hub.data.sample import write_jp2
 
 REAL = Path(__file__).parents[1] / "data" / "real"
 ZIPS = sorted((REAL / "eo-datasets").glob("*.zip"))
@@ -158,23 +159,3 @@ def _thumbnail(product: Path, image_file: str, rows: int, cols: int) -> np.ndarr
         return None
     with rasterio.open(f"zip://{product.resolve()}!/{names[0]}") as src:
         return src.read(1, out_shape=(rows, cols), resampling=Resampling.nearest)
-
-
-def write_jp2(path: Path, data: np.ndarray, epsg: int, ulx: float, uly: float, res: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    profile = {
-        "driver": "JP2OpenJPEG",
-        "width": data.shape[1],
-        "height": data.shape[0],
-        "count": 1,
-        "dtype": data.dtype.name,
-        "crs": f"EPSG:{epsg}",
-        "transform": from_origin(ulx, uly, res, res),
-        "nodata": 0,
-        "QUALITY": 100,
-        "REVERSIBLE": "YES",
-        "BLOCKXSIZE": 1024,
-        "BLOCKYSIZE": 1024,
-    }
-    with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(path, "w", **profile) as dst:
-        dst.write(data, 1)
