@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+#: settings whose values an error message must not repeat
+SECRET_FIELDS = frozenset({"shared_password", "admin_password", "client_secret"})
+
 
 class SdlError(Exception):
     """Base of every error the platform reports to a person."""
@@ -23,5 +26,7 @@ def format_validation_error(source: str, exc: ValidationError) -> str:
             message = "unknown setting (check the spelling; see the configuration reference)"
         given = error.get("input")
         got = "" if error["type"] == "missing" or isinstance(given, dict) else f" (got {given!r})"
+        if error["loc"] and error["loc"][-1] in SECRET_FIELDS:
+            got = ""  # a password never goes to the terminal or a log
         lines.append(f"{source}: {field}: {message}{got}")
     return "\n".join(lines)

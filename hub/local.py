@@ -30,7 +30,7 @@ from hub.ossetup import make_traversable, private_file
 from hub.paths import PACKAGE_DIR
 from hub.profiles import load_profiles
 from hub.runtime import Runtime, write_runtime
-from hub.settings import Settings
+from hub.settings import MIN_USER_PASSWORD, Settings
 
 Say = Callable[[str], None]
 
@@ -231,18 +231,25 @@ def wait_healthy(platform: Platform, hub_log: Path, timeout: float) -> None:
 
 
 def login_help(settings: Settings) -> list[str]:
-    secrets = platform_secrets(settings)
-    if settings.auth.type == "oidc":
-        return [f"Log in with {settings.auth.oidc.issuer}."]
-    lines = [f"Log in with any user name and the shared password: {secrets['shared_password']}"]
-    if settings.auth.admin_users:
-        admins = ", ".join(settings.auth.admin_users)
+    """What the banner says about logging in, by auth.type."""
+    auth = settings.auth
+    if auth.type == "oidc":
+        return [f"Log in with {auth.oidc.issuer}."]
+    if auth.type == "first-use":
+        lines = [
+            "Login: personal passwords. A new user name takes the password typed at its "
+            f"first login ({MIN_USER_PASSWORD}+ characters); later logins need it."
+        ]
+    else:
+        password = platform_secrets(settings)["shared_password"]
+        lines = [f"Login: workshop mode (shared password). Any user name with: {password}"]
+    if auth.admin_users:
         where = (
             "SDL_ADMIN_PASSWORD"
-            if settings.auth.admin_password
+            if auth.admin_password
             else f"{settings.data_dir}/secrets/admin_password"
         )
-        lines.append(f"Admins ({admins}) use the admin password from {where}.")
+        lines.append(f"Admins ({', '.join(auth.admin_users)}) use the admin password from {where}.")
     return lines
 
 

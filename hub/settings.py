@@ -11,7 +11,14 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from hub.errors import SettingsError, format_validation_error
 from hub.gateway.settings import DaskSettings
@@ -72,18 +79,32 @@ class OidcSettings(Strict):
     )
 
 
+#: SharedPasswordAuthenticator refuses shorter ones (the hub would stop at start-up)
+MIN_ADMIN_PASSWORD = 32
+MIN_USER_PASSWORD = 8
+
+
 class AuthSettings(Strict):
-    type: Literal["shared-password", "oidc"] = Field(
-        "shared-password",
-        description="shared-password for a one-machine workshop; oidc for production.",
+    type: Literal["first-use", "shared-password", "oidc"] = Field(
+        "first-use",
+        description="first-use: each user's own password, set at their first login (the "
+        "default with `sdl up`); shared-password: one workshop password for every user name, "
+        "an explicit workshop mode (the default on Kubernetes, where the chart sets the "
+        "password); oidc: the lab's OpenID Connect provider, for production.",
     )
     admin_users: list[str] = Field(
         default_factory=list, description="Hub admins (SDL_ADMIN_USERS, comma-separated)."
     )
     shared_password: str = Field(
-        "", description="Password for everyone who is not an admin (>= 8 characters)."
+        "",
+        description="shared-password mode: the password for everyone who is not an admin "
+        f"(>= {MIN_USER_PASSWORD} characters).",
     )
-    admin_password: str = Field("", description="Password for admin_users (>= 32 characters).")
+    admin_password: str = Field(
+        "",
+        description="Password for admin_users in first-use and shared-password modes "
+        f"(>= {MIN_ADMIN_PASSWORD} characters); default: made once in <data_dir>/secrets/.",
+    )
     oidc: OidcSettings = Field(default_factory=OidcSettings)
 
     @field_validator("admin_users", mode="before")
@@ -92,6 +113,34 @@ class AuthSettings(Strict):
         if isinstance(value, str):
             return [name.strip() for name in value.split(",") if name.strip()]
         return value
+
+    @field_validator("shared_password")
+    @classmethod
+    def _shared_password_long_enough(cls, value: str) -> str:
+        return _long_enough(value, MIN_USER_PASSWORD, "SDL_SHARED_PASSWORD")
+
+    @field_validator("admin_password")
+    @classmethod
+    def _admin_password_long_enough(cls, value: str) -> str:
+        return _long_enough(value, MIN_ADMIN_PASSWORD, "SDL_ADMIN_PASSWORD")
+
+    @model_validator(mode="after")
+    def _passwords_differ(self) -> AuthSettings:
+        # the hub cannot tell an admin's login from a user's if both are the same
+        if self.shared_password and self.shared_password == self.admin_password:
+            raise ValueError("shared_password and admin_password must differ")
+        return self
+
+
+def _long_enough(value: str, minimum: int, variable: str) -> str:
+    """Checked here so that a short password stops `sdl config check`, not the hub."""
+    if value and len(value) < minimum:
+        raise ValueError(
+            f"must be at least {minimum} characters, not {len(value)} "
+            f"(set a longer one in the settings file or {variable}, or leave it empty "
+            "to have one made in <data_dir>/secrets/)"
+        )
+    return value
 
 
 class DatabaseSettings(Strict):
@@ -148,6 +197,16 @@ class Settings(Strict):
     dask: DaskSettings = Field(default_factory=DaskSettings)
     quotas: QuotaSettings = Field(default_factory=QuotaSettings)
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _auth_type_for_the_mode(cls, data: Any) -> Any:
+        # the chart passes the shared password from a Secret and sets no auth.type
+        if isinstance(data, dict) and data.get("mode") == "kubernetes":
+            auth = data.get("auth") or {}
+            if isinstance(auth, dict) and "type" not in auth:
+                return {**data, "auth": {**auth, "type": "shared-password"}}
+        return data
 
     @property
     def archive(self) -> Path:

@@ -38,7 +38,7 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 SPAWN_WAIT = 120  # seconds: generous, as NOTES.md advises (a cold spawn takes ~10 s here)
 START_BUTTON = "//form//button[@type='submit'][normalize-space()='Start']"
 SETTINGS = {
-    "auth": {"admin_users": ["admin"]},
+    "auth": {"type": "shared-password", "admin_users": ["admin"]},  # the workshop password
     "groups": {"gpu-users": ["gina"]},
     "hub": {"spawn_timeout": 120},
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,31 @@ def test_config_show_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 0
     assert "very-secret-pw" not in result.output
     assert '"shared_password": "***"' in result.output
+
+
+@pytest.mark.parametrize(
+    ("variable", "password", "expected"),
+    [
+        ("SDL_ADMIN_PASSWORD", "admin-pw-of-31-characters-xxxxx",
+         "auth.admin_password: must be at least 32 characters, not 31"),
+        ("SDL_SHARED_PASSWORD", "seven77", "auth.shared_password: must be at least 8 characters"),
+    ],
+)  # fmt: skip
+def test_short_passwords_stop_config_check_and_up_before_anything_is_written(
+    variable: str, password: str, expected: str
+) -> None:
+    env = {**os.environ, variable: password}
+    check = subprocess.run([sys.executable, "-m", "hub.cli", "config", "check"],
+                           capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    assert check.returncode == 2
+    assert expected in check.stderr
+    data_dir = make_data_dir()
+    up = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "up", "--data-dir", str(data_dir), "--port", "0"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert up.returncode == 2
+    assert expected in up.stderr
+    assert "Traceback" not in up.stderr
+    assert password not in up.stderr + check.stderr  # a password is never printed
+    assert list(data_dir.iterdir()) == []  # nothing initialised

@@ -34,7 +34,8 @@ def plain_user() -> str:
 
 def test_fallback_runs_every_server_as_the_platform_user_and_says_so(plain_user: str) -> None:
     data_dir = make_data_dir("sdl-fallback-")
-    with start_platform(data_dir=data_dir, run_as=plain_user) as platform:
+    shared = {"auth": {"type": "shared-password"}}  # logs in with the workshop password
+    with start_platform(shared, data_dir=data_dir, run_as=plain_user) as platform:
         client = HubClient(platform.url)
         assert client.login("fay", SHARED_PASSWORD).status_code == 200
         assert client.spawn("fay", {"profile": "small"}).status_code in (201, 202)

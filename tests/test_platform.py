@@ -20,7 +20,11 @@ from tests.support.platform import (
 )
 
 AS_ROOT = os.geteuid() == 0
-SETTINGS = {"auth": {"admin_users": ["ada"]}, "groups": {"gpu-users": ["gina"]}}
+# shared-password mode, explicitly: these tests log in under many names with one password
+SETTINGS = {
+    "auth": {"type": "shared-password", "admin_users": ["ada"]},
+    "groups": {"gpu-users": ["gina"]},
+}
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +67,13 @@ def test_form_login_with_xsrf_and_wrong_password(platform: RunningPlatform) -> N
     assert response.status_code == 200
     assert response.url.endswith(("/hub/spawn", "/hub/home"))
     assert client.api("GET", "/user").json()["name"] == "walter"
+
+
+def test_login_page_and_banner_name_the_workshop_mode(platform: RunningPlatform) -> None:
+    page = HubClient(platform.url).session.get(f"{platform.url}/hub/login", timeout=30).text
+    assert 'id="login-mode"' in page and 'data-mode="shared-password"' in page
+    assert "Workshop mode (shared password)" in page
+    assert "Login: workshop mode (shared password)." in platform.log()
 
 
 def test_spawn_page_offers_only_the_users_profiles(platform: RunningPlatform) -> None:

@@ -35,7 +35,7 @@ def context(**document: object) -> HubContext:
 def test_defaults_are_valid_and_local(tmp_path: Path) -> None:
     settings = load_settings(None, environ={})
     assert settings.mode == "local"
-    assert settings.auth.type == "shared-password"
+    assert settings.auth.type == "first-use"  # users kept apart without OIDC
     assert settings.profiles_dir.is_dir()
     assert settings.archive == settings.data_dir / "archive"
 
@@ -66,7 +66,10 @@ def test_environment_overrides_file_secrets(tmp_path: Path) -> None:
         ("hub:\n  port: lots\n", "hub.port: Input should be a valid integer"),
         ("hub:\n  prot: 80\n", "hub.prot: unknown setting"),
         ("mode: cloud\n", "mode: Input should be 'local' or 'kubernetes'"),
-        ("auth:\n  type: ldap\n", "auth.type: Input should be 'shared-password' or 'oidc'"),
+        (
+            "auth:\n  type: ldap\n",
+            "auth.type: Input should be 'first-use', 'shared-password' or 'oidc'",
+        ),
         ("- just\n- a list\n", "expected a mapping of settings"),
         ("hub: [unclosed\n", "not valid YAML"),
     ],
@@ -93,7 +96,7 @@ def test_apply_hub_sets_urls_state_and_groups() -> None:
 
 def test_apply_auth_shared_password_admins_need_admin_password() -> None:
     c = Config()
-    apply_auth(context(auth={"admin_users": ["ada"]}), c)
+    apply_auth(context(auth={"type": "shared-password", "admin_users": ["ada"]}), c)
     assert c.JupyterHub.authenticator_class.endswith("WorkshopPasswordAuthenticator")
     assert c.SharedPasswordAuthenticator.user_password == "shared-pw"
     assert c.SharedPasswordAuthenticator.admin_password == "a" * 40
@@ -102,8 +105,47 @@ def test_apply_auth_shared_password_admins_need_admin_password() -> None:
 
 def test_apply_auth_without_admins_sets_no_admin_password() -> None:
     c = Config()
-    apply_auth(context(), c)
+    apply_auth(context(auth={"type": "shared-password"}), c)
     assert "admin_password" not in c.SharedPasswordAuthenticator
+    first_use = Config()
+    apply_auth(context(), first_use)
+    assert "admin_password" not in first_use.WorkshopFirstUseAuthenticator
+
+
+def test_apply_auth_first_use_keeps_hashes_with_the_hub_state() -> None:
+    c = Config()
+    apply_auth(context(data_dir="/srv/sdl", auth={"admin_users": ["ada"]}), c)
+    assert c.JupyterHub.authenticator_class.endswith("WorkshopFirstUseAuthenticator")
+    assert c.FirstUseAuthenticator.dbm_path == "/srv/sdl/hub/passwords.dbm"
+    assert c.FirstUseAuthenticator.min_password_length == 8
+    assert c.WorkshopFirstUseAuthenticator.admin_password == "a" * 40
+    assert "SharedPasswordAuthenticator" not in c  # no password opens every name
+
+
+def test_kubernetes_keeps_the_shared_password_unless_told_otherwise() -> None:
+    # the chart passes SDL_SHARED_PASSWORD from a Secret and sets no auth.type
+    assert settings_from_dict({"mode": "kubernetes"}).auth.type == "shared-password"
+    document = {"mode": "kubernetes", "auth": {"type": "first-use"}}
+    assert settings_from_dict(document).auth.type == "first-use"
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"SDL_ADMIN_PASSWORD": "short-admin-pw"}, "auth.admin_password: must be at least 32 "
+         "characters, not 14"),
+        ({"SDL_SHARED_PASSWORD": "short"}, "auth.shared_password: must be at least 8 "
+         "characters, not 5"),
+        ({"SDL_SHARED_PASSWORD": "s" * 40, "SDL_ADMIN_PASSWORD": "s" * 40},
+         "auth: shared_password and admin_password must differ"),
+    ],
+)  # fmt: skip
+def test_short_passwords_are_settings_errors(environ: dict[str, str], expected: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(None, environ=environ)
+    assert expected in str(raised.value)
+    for password in environ.values():  # the message never repeats a password
+        assert password not in str(raised.value)
 
 
 def test_oidc_needs_issuer_and_client() -> None:

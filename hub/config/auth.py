@@ -1,22 +1,64 @@
-"""Login: a shared password for a one-machine workshop, OpenID Connect in production."""
+"""Login: each user's own password by default, a shared password as an explicit workshop
+mode, OpenID Connect in production; workshop accounts beside each of them."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import requests
 from traitlets.config import Config
 
 from hub.config.context import HubContext
+from hub.config.merge import earlier
 from hub.errors import SettingsError
-from hub.settings import OidcSettings
+from hub.settings import MIN_USER_PASSWORD, OidcSettings
+
+#: login.html: the mode line on every login page, the workshop-account form beside OIDC
+TEMPLATES = str(Path(__file__).resolve().parent.parent / "templates")
+#: z2jh's hub state volume (the hub database lives there too)
+KUBE_HUB_STATE = Path("/srv/jupyterhub")
+
+#: what the login page says about the way in, by auth.type
+LOGIN_MODES = {
+    "first-use": "Personal passwords: the first time you log in under a user name, the "
+    "password you type becomes that name's password; every later login needs it. "
+    "Workshop accounts use the password they were given.",
+    "shared-password": "Workshop mode (shared password): everyone logs in with the "
+    "workshop's password under a name of their choice, so participants are not kept "
+    "apart from one another. Workshop accounts use the password they were given.",
+    "oidc": "Lab accounts sign in with the button; workshop accounts with the form below.",
+}
 
 
 def apply_auth(ctx: HubContext, c: Config) -> None:
     auth = ctx.settings.auth
     c.Authenticator.admin_users = set(auth.admin_users)
-    if auth.type == "shared-password":
-        apply_shared_password(ctx, c)
-    else:
-        apply_oidc(ctx, c)
+    steps = {"first-use": apply_first_use, "shared-password": apply_shared_password,
+             "oidc": apply_oidc}  # fmt: skip
+    steps[auth.type](ctx, c)
+    apply_login_page(ctx, c)
+
+
+def apply_login_page(ctx: HubContext, c: Config) -> None:
+    """Every login page names the mode that is on (hub/templates/login.html)."""
+    c.JupyterHub.template_paths = [*earlier(c.JupyterHub, "template_paths", []), TEMPLATES]
+    mode = ctx.settings.auth.type
+    c.JupyterHub.template_vars = {
+        **earlier(c.JupyterHub, "template_vars", {}),
+        "sdl_login_mode": mode,
+        "sdl_login_mode_text": LOGIN_MODES[mode],
+    }
+
+
+def apply_first_use(ctx: HubContext, c: Config) -> None:
+    # FirstUseAuthenticator, plus workshop accounts and the admin password for admin_users
+    c.JupyterHub.authenticator_class = "hub.workshops.auth.WorkshopFirstUseAuthenticator"
+    state = ctx.data_dir / "hub" if ctx.runtime else KUBE_HUB_STATE
+    # bcrypt hashes beside the hub's database: a folder only the platform can read
+    c.FirstUseAuthenticator.dbm_path = str(state / "passwords.dbm")
+    c.FirstUseAuthenticator.min_password_length = MIN_USER_PASSWORD
+    if ctx.settings.auth.admin_users:
+        c.WorkshopFirstUseAuthenticator.admin_password = ctx.secrets["admin_password"]
 
 
 def apply_shared_password(ctx: HubContext, c: Config) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 from hub.errors import SettingsError
 from hub.runtime import Runtime
 from hub.secrets import SecretStore
-from hub.settings import Settings
+from hub.settings import MIN_ADMIN_PASSWORD, Settings
 
-MIN_ADMIN_PASSWORD = 32  # SharedPasswordAuthenticator refuses shorter ones
+__all__ = ["MIN_ADMIN_PASSWORD", "HubContext", "kubernetes_secrets", "platform_secrets"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def platform_secrets(settings: Settings) -> dict[str, str]:
     store.get_hex("cookie_secret")  # JupyterHub reads the file itself
     auth = settings.auth
     return {
-        "shared_password": auth.shared_password or store.get("shared_password", nbytes=9),
+        "shared_password": shared_password(settings, store),
         "admin_password": auth.admin_password or store.get("admin_password", nbytes=32),
         "db_login_key": store.get("db_login_key"),
         "cookie_secret_file": str(store.path("cookie_secret")),
@@ -46,6 +46,13 @@ def platform_secrets(settings: Settings) -> dict[str, str]:
         "oidc_client_secret": auth.oidc.client_secret,
         "dask_gateway_token": store.get("dask_gateway_token"),
     }
+
+
+def shared_password(settings: Settings, store: SecretStore) -> str:
+    """Made only for shared-password mode: no other mode has a password that opens any name."""
+    if settings.auth.shared_password or settings.auth.type != "shared-password":
+        return settings.auth.shared_password
+    return store.get("shared_password", nbytes=9)
 
 
 def kubernetes_secrets(settings: Settings) -> dict[str, str]:

@@ -8,7 +8,6 @@ materials when it starts (SDL_WORKSHOPS_URL, `hub.workshops.pull`).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from traitlets.config import Config
 
@@ -31,8 +30,6 @@ ACCESS = f"access:services!service={SERVICE_NAME}"  # every user: the page, join
 KUBE_PORT = 10102
 #: Kubernetes: the service as workspaces reach it, through the proxy like the Dask Gateway.
 KUBE_WORKSHOPS_URL = f"http://proxy-public/services/{SERVICE_NAME}/"
-#: login.html with a workshop-account form beside the OpenID Connect button
-TEMPLATES = str(Path(__file__).resolve().parent.parent / "templates")
 
 
 def apply_workshops(ctx: HubContext, c: Config) -> None:
@@ -58,9 +55,6 @@ def apply_workshops(ctx: HubContext, c: Config) -> None:
     # a server's own token may fetch its user's materials (GET api/materials)
     roles = with_role_scopes(roles, "server", ACCESS)
     c.JupyterHub.load_roles = [*roles, role]
-    if ctx.settings.auth.type == "oidc":
-        # the provider's button alone would leave pre-created accounts no way in
-        c.JupyterHub.template_paths = [*earlier(c.JupyterHub, "template_paths", []), TEMPLATES]
     if kubernetes:
         c.KubeSpawner.environment = {
             **earlier(c.KubeSpawner, "environment", {}),

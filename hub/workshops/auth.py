@@ -1,7 +1,8 @@
-"""Login for pre-created workshop accounts, beside the shared password or OpenID Connect.
+"""Login for pre-created workshop accounts, beside personal passwords set at first login,
+the shared password or OpenID Connect.
 
 A workshop account logs in with its own password and only until its workshop ends;
-the shared password never opens it. After the end an old session cannot start a
+no other password opens it. After the end an old session cannot start a
 server (`pre_spawn_start`); the workshops service stops the one that runs.
 
 With OpenID Connect the provider's button stays the way in for the lab's people; the
@@ -15,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from secrets import compare_digest
 from typing import Any
 
+from firstuseauthenticator import FirstUseAuthenticator
 from jupyterhub.auth import Authenticator
 from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
 from oauthenticator.generic import GenericOAuthenticator
@@ -115,6 +118,48 @@ class WorkshopAccountsMixin(Authenticator):
         result = super().pre_spawn_start(user, spawner)
         if inspect.isawaitable(result):
             await result
+
+
+#: bcrypt (5+) refuses longer passwords with an exception; say so instead
+BCRYPT_MAX_BYTES = 72
+
+
+class AdminPasswordFirstUseAuthenticator(FirstUseAuthenticator):
+    """FirstUseAuthenticator where admin_users log in with the admin password.
+
+    An admin's name never takes a first-use password: otherwise whoever reached a new
+    hub first could claim it, and with it the hub.
+    """
+
+    admin_password = Unicode(
+        "", config=True, help="The password of admin_users (empty: admins cannot log in)."
+    )
+
+    async def authenticate(self, handler: Any, data: dict[str, str]) -> str | None:
+        username = self.normalize_username(data.get("username", ""))
+        password = data.get("password", "")
+        if username in self.admin_users:
+            matches = bool(self.admin_password) and compare_digest(
+                password.encode(), self.admin_password.encode()
+            )
+            return username if matches else None
+        if len(password.encode()) > BCRYPT_MAX_BYTES:
+            handler.custom_login_error = (
+                f"Password too long: at most {BCRYPT_MAX_BYTES} bytes, please."
+            )
+            return None
+        return await super().authenticate(handler, data)
+
+    def reset_password(self, username: str, new_password: str) -> str:
+        if username in self.admin_users:  # its first-use entry would never be read
+            return "Admins log in with the admin password, which this page cannot change."
+        if len(new_password.encode()) > BCRYPT_MAX_BYTES:
+            return f"Password too long: at most {BCRYPT_MAX_BYTES} bytes, please."
+        return super().reset_password(username, new_password)
+
+
+class WorkshopFirstUseAuthenticator(WorkshopAccountsMixin, AdminPasswordFirstUseAuthenticator):
+    """Personal passwords set at first login plus workshop accounts (the `sdl up` default)."""
 
 
 class WorkshopPasswordAuthenticator(WorkshopAccountsMixin, SharedPasswordAuthenticator):

@@ -45,7 +45,7 @@ pytestmark = [
 
 IDLE_TIMEOUT = 20
 SETTINGS = {
-    "auth": {"admin_users": ["ada"]},
+    "auth": {"type": "shared-password", "admin_users": ["ada"]},  # the workshop password
     "hub": {"cull_idle_after": 0},
     "dask": {
         "idle_timeout": IDLE_TIMEOUT,

@@ -15,7 +15,9 @@ USER = "nora"
 @pytest.fixture(scope="module")
 def platform() -> Iterator[RunningPlatform]:
     # extra_args=(): no --no-sample, so the first start writes and indexes the sample
-    with start_platform({}, extra_args=(), timeout=300) as running:
+    # the workshop password logs the notebook user in (shared-password mode, explicitly)
+    settings = {"auth": {"type": "shared-password"}}
+    with start_platform(settings, extra_args=(), timeout=300) as running:
         yield running
 
 

@@ -19,7 +19,10 @@ from tests.support.platform import (
 )
 
 pytestmark = pytest.mark.browser
-SETTINGS = {"auth": {"admin_users": ["ada"]}, "groups": {"students": ["sam"]}}
+SETTINGS = {
+    "auth": {"type": "shared-password", "admin_users": ["ada"]},  # the workshop password
+    "groups": {"students": ["sam"]},
+}
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,10 @@ from hub.quotas.store import UsageRecord
 from tests.quotas.helpers import platform_store, quota_api, token_for, wait_for_service
 from tests.support.platform import ADMIN_PASSWORD, SHARED_PASSWORD, HubClient, start_platform
 
-SETTINGS = {"auth": {"admin_users": ["ada"]}, "groups": {"students": ["sam"]}}
+SETTINGS = {
+    "auth": {"type": "shared-password", "admin_users": ["ada"]},  # the workshop password
+    "groups": {"students": ["sam"]},
+}
 
 
 def admin_token(url: str) -> str:

@@ -28,7 +28,7 @@ from tests.support.platform import (
 )
 
 SETTINGS = {
-    "auth": {"admin_users": ["ada"]},
+    "auth": {"type": "shared-password", "admin_users": ["ada"]},  # the workshop password
     "groups": {"students": ["sam", "sue", "tia", "uma"], "quota-admins": ["quinn"]},
     "quotas": {"poll_interval": 1, "defaults": {"max_servers": 1}},
 }

@@ -11,7 +11,7 @@ import requests
 from tests.support.platform import SHARED_PASSWORD, HubClient, RunningPlatform, start_platform
 
 SETTINGS = {
-    "auth": {"admin_users": ["ada"]},
+    "auth": {"type": "shared-password", "admin_users": ["ada"]},  # the workshop password
     "groups": {"instructors": ["ivan", "iris"], "lab": ["rosa"]},  # lab: an admin's group
     "hub": {"cull_idle_after": 0},
 }

@@ -136,21 +136,25 @@ def test_apply_step_appends_new_lists(monkeypatch) -> None:
     assert server["scopes"] == ["users:activity!user", "access:servers!server", ACCESS]
 
 
-def test_login_page_with_the_account_form_only_with_oidc() -> None:
+def test_login_page_names_the_mode_and_has_the_account_form() -> None:
+    from hub.config.auth import LOGIN_MODES, TEMPLATES, apply_login_page
     from hub.config.context import HubContext
-    from hub.config.workshops import TEMPLATES
     from hub.runtime import Runtime
     from hub.settings import settings_from_dict
 
     runtime = Runtime("127.0.0.1", 1, 2, 3)
-    shared = Config()
-    apply_workshops(HubContext(settings_from_dict({"data_dir": "/tmp/sdl-x"}), runtime), shared)
-    assert "template_paths" not in shared.JupyterHub  # JupyterHub's own form does it all
-    oidc = Config()
-    oidc.JupyterHub.template_paths = ["/srv/lab-templates"]
-    document = {"data_dir": "/tmp/sdl-x", "auth": {"type": "oidc"}}
-    apply_workshops(HubContext(settings_from_dict(document), runtime), oidc)
-    assert oidc.JupyterHub.template_paths == ["/srv/lab-templates", TEMPLATES]
+    workshops = Config()
+    apply_workshops(HubContext(settings_from_dict({"data_dir": "/tmp/sdl-x"}), runtime), workshops)
+    assert "template_paths" not in workshops.JupyterHub  # the login page is apply_auth's
+    for mode in ("first-use", "shared-password", "oidc"):
+        c = Config()
+        c.JupyterHub.template_paths = ["/srv/lab-templates"]
+        c.JupyterHub.template_vars = {"sdl_version": "0.1.0"}
+        document = {"data_dir": "/tmp/sdl-x", "auth": {"type": mode}}
+        apply_login_page(HubContext(settings_from_dict(document), runtime), c)
+        assert c.JupyterHub.template_paths == ["/srv/lab-templates", TEMPLATES]
+        assert c.JupyterHub.template_vars == {"sdl_version": "0.1.0", "sdl_login_mode": mode,
+                                              "sdl_login_mode_text": LOGIN_MODES[mode]}  # fmt: skip
     assert (Path(TEMPLATES) / "login.html").is_file()
 
 
