@@ -1,10 +1,12 @@
-"""KubeSpawner for Space Data Lab: profiles by group, refusals before any object is built.
+"""KubeSpawner for Space Data Lab: profiles by group and quotas, refused before any
+object is built.
 
-Every spawn request, from the form or the REST API, goes through the same
-`ProfileCatalog.resolve` as in local mode. It runs twice: in JupyterHub's
-`apply_user_options` hook (before `start`, so the user sees a clear 400/403) and again in
-`load_user_options`, which KubeSpawner calls first thing in `start` — so no pod or PVC is
-ever built from a request that was not checked, even if a deployment replaces the hook.
+Every spawn request, from the form or the REST API, goes through the same admission as
+in local mode (`hub.policy.admission.admit`: profile, fit, quota), once, in JupyterHub's
+`apply_user_options` hook (before `start`, so the user sees a clear 400/403).
+`load_user_options`, which KubeSpawner calls first thing in `start`, applies the profile
+admitted for those very options, and admits them itself when the hook did not run (a
+deployment may replace it) — so no pod or PVC is ever built from an unchecked request.
 
 The home PVC's size is the user's quota `home_storage` where their policy sets one, else
 `storage_capacity` (settings `kubernetes.home_size`); it is read in `load_user_options`,
@@ -17,16 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
+import json
 from collections.abc import Iterable
 from typing import Any
 
 from kubespawner import KubeSpawner
-from tornado import web
 from traitlets import Any as AnyTrait
 from traitlets import Dict, Float, List, default
 
 from hub.kube.builders import PROFILE_TRAITS, kubespawner_profiles
-from hub.policy.spawn import PROFILE_KEY, ProfileCatalog, Requester, SpawnRefused
+from hub.policy.admission import admit, admitted_profile, offered_profiles, requester_of
+from hub.policy.spawn import PROFILE_KEY, ProfileCatalog, Requester
 from hub.profiles import Profile, format_size, parse_size
 
 _VOLUME_TRAITS = ("volumes", "volume_mounts", "storage_capacity")
@@ -45,14 +49,20 @@ def quota_home_storage(settings: Any, username: str, groups: Iterable[str]) -> i
     return effective_for(settings, username, groups).value("home_storage")
 
 
-def allowed_profile_list(spawner: SdlKubeSpawner) -> list[dict[str, Any]]:
-    """KubeSpawner `profile_list` callable: only the profiles this user may start."""
-    return spawner.allowed_profile_list()
+async def allowed_profile_list(spawner: SdlKubeSpawner) -> list[dict[str, Any]]:
+    """KubeSpawner `profile_list` callable: only the profiles admission would accept."""
+    return await spawner.allowed_profile_list()
 
 
-def refuse_tampered_options(spawner: SdlKubeSpawner, user_options: Any) -> None:
-    """JupyterHub `apply_user_options` hook: raise HTTPError for a request we refuse."""
-    spawner.resolve_profile(user_options)
+async def refuse_tampered_options(spawner: SdlKubeSpawner, user_options: Any) -> None:
+    """JupyterHub `apply_user_options` hook: admit the request or raise HTTPError."""
+    await admit(spawner, user_options)
+
+
+@functools.lru_cache(maxsize=8)
+def _catalog(profiles_json: str) -> ProfileCatalog:
+    """Profiles validated once per distinct configuration, not at every access."""
+    return ProfileCatalog([Profile.model_validate(p) for p in json.loads(profiles_json)])
 
 
 class SdlKubeSpawner(KubeSpawner):
@@ -117,28 +127,31 @@ class SdlKubeSpawner(KubeSpawner):
 
     # -- policy ---------------------------------------------------------------------
 
+    hook_seconds = Dict(help="Seconds each platform hook took in the last spawn (hub log).")
+
     @property
     def catalog(self) -> ProfileCatalog:
-        return ProfileCatalog([Profile.model_validate(p) for p in self.profiles])
+        return _catalog(json.dumps(self.profiles, sort_keys=True, default=str))
 
     @property
     def requester(self) -> Requester:
-        groups = [getattr(g, "name", g) for g in getattr(self.user, "groups", None) or []]
-        return Requester.of(self.user.name, groups, bool(getattr(self.user, "admin", False)))
+        return requester_of(self)
 
-    def resolve_profile(self, user_options: Any) -> Profile:
-        """The profile this request may have, or `HTTPError` saying why not."""
-        try:
-            return self.catalog.resolve(user_options, self.requester)
-        except SpawnRefused as refused:
-            self.log.warning("Refused spawn options for %s: %s", self.user.name, refused)
-            raise web.HTTPError(refused.status, str(refused)) from None
+    def available_profiles(self) -> list[Profile]:
+        return self.catalog.available_to(self.requester)
 
-    def allowed_profile_list(self) -> list[dict[str, Any]]:
+    def check_profile_fits(self, profile: Profile) -> None:
+        """Every profile fits: the scheduler places GPU pods on nodes that have them."""
+
+    async def admitted(self, user_options: Any) -> Profile:
+        """The profile admitted for these options in this spawn, else admit them now."""
+        return admitted_profile(self, user_options) or await admit(self, user_options)
+
+    async def allowed_profile_list(self) -> list[dict[str, Any]]:
         base = self._baseline().get("tolerations") or []
         if isinstance(base, dict):
             base = [base[k] for k in sorted(base)]
-        return kubespawner_profiles(self.catalog.available_to(self.requester), base)
+        return kubespawner_profiles(await offered_profiles(self), base)
 
     # -- applying a checked request -----------------------------------------------------
 
@@ -150,8 +163,8 @@ class SdlKubeSpawner(KubeSpawner):
         return self._sdl_baseline
 
     async def load_user_options(self) -> None:
-        """Check the request again, reset what an earlier profile set, then apply."""
-        profile = self.resolve_profile(self.user_options)
+        """Apply the admitted profile, after resetting what an earlier profile set."""
+        profile = await self.admitted(self.user_options)
         for name, value in self._baseline().items():
             setattr(self, name, copy.deepcopy(value))
         admin = self.requester.admin

@@ -61,7 +61,7 @@ def decide(
 
     allowed = policy.value("allowed_profiles")
     if allowed is not None and profile.slug not in allowed:
-        fitting = [p.slug for p in available if _fits(policy, p)]
+        fitting = [p.slug for p in available if within_limits(policy, p)]
         choice = f"choose {', '.join(fitting)}" if fitting else "no profile is left to you"
         return _refuse(
             "allowed_profiles",
@@ -77,7 +77,7 @@ def decide(
     ):
         limit = policy.value(field)
         if limit is not None and wanted > limit:
-            fitting = [p.slug for p in available if _fits(policy, p)]
+            fitting = [p.slug for p in available if within_limits(policy, p)]
             hint = f"choose {', '.join(fitting)}" if fitting else "no profile fits it"
             return _refuse(
                 field,
@@ -130,7 +130,8 @@ def decide(
     return Decision(True)
 
 
-def _fits(policy: EffectivePolicy, profile: Profile) -> bool:
+def within_limits(policy: EffectivePolicy, profile: Profile) -> bool:
+    """The profile is in allowed_profiles and under max_cpu/max_memory/max_gpus."""
     limits = (
         ("max_cpu", profile.cpu_limit),
         ("max_memory", profile.mem_limit),
@@ -144,6 +145,6 @@ def _fits(policy: EffectivePolicy, profile: Profile) -> bool:
 
 def cleanup_profile(policy: EffectivePolicy, available: Sequence[Profile]) -> Profile | None:
     """The smallest profile the user may start: the one offered in clean-up mode."""
-    fitting = [p for p in available if _fits(policy, p)]
+    fitting = [p for p in available if within_limits(policy, p)]
     pool = fitting or list(available)
     return min(pool, key=lambda p: (p.cpu_limit, p.mem_limit, p.slug), default=None)

@@ -20,7 +20,14 @@ from traitlets.config import Config, LoggingConfigurable
 
 from hub.db.embedded import DatabaseError
 from hub.profiles import Profile
-from hub.quotas.checks import CLEANUP_ENV, Decision, SpawnFacts, cleanup_profile, decide
+from hub.quotas.checks import (
+    CLEANUP_ENV,
+    Decision,
+    SpawnFacts,
+    cleanup_profile,
+    decide,
+    within_limits,
+)
 from hub.quotas.model import EffectivePolicy, parse_policy
 from hub.quotas.store import QuotaStore
 from hub.spawners.blocking import in_spawn_thread
@@ -68,6 +75,11 @@ class QuotaChecker(LoggingConfigurable):
             else:
                 home_bytes = store.home_usages().get(name, (None, None))[0]
         return policy, SpawnFacts(running, used, window, home_bytes, date.today())
+
+    def policy(self, name: str, groups: list[str]) -> EffectivePolicy:
+        """Blocking: the user's effective policy only (what the spawn form needs)."""
+        defaults = parse_policy(self.defaults, "quotas.defaults")
+        return self.store().effective(name, groups, defaults)
 
 
 # keyed by id(config); the config is kept with its checker so that id is never reused
@@ -128,7 +140,7 @@ async def check_spawn(spawner: Any, profile: Profile) -> None:
         return
     user = spawner.user
     admin = bool(user.admin)
-    groups = sorted(group.name for group in user.groups)
+    groups = sorted(getattr(group, "name", group) for group in user.groups)  # or names
     if admin and checker.exempt_admins:
         set_cleanup_mode(spawner, Decision(True))
         return
@@ -152,6 +164,23 @@ async def check_spawn(spawner: Any, profile: Profile) -> None:
     if decision.cleanup:
         spawner.log.warning("[%s] %s", user.name, decision.message)
     set_cleanup_mode(spawner, decision)
+
+
+async def quota_offer(spawner: Any, profiles: list[Profile]) -> list[Profile]:
+    """The profiles of `profiles` the user's quota admits as far as limits go, so the
+    spawn form offers what a submit would get (servers, budget and expiry are decided
+    at the submit). Quotas off, an exempt admin or an unreadable database: unchanged."""
+    checker = checker_for(spawner.config)
+    user = spawner.user
+    if not checker.enabled or (user.admin and checker.exempt_admins):
+        return profiles
+    groups = sorted(getattr(group, "name", group) for group in user.groups)
+    try:
+        policy = await in_spawn_thread(checker.policy, user.name, groups)
+    except (sa.exc.SQLAlchemyError, DatabaseError) as exc:
+        spawner.log.warning("spawn form of %s: quota not readable (%s)", user.name, exc)
+        return profiles  # the submit then answers 503 with the reason
+    return [profile for profile in profiles if within_limits(policy, profile)]
 
 
 def _available(spawner: Any) -> list[Profile]:

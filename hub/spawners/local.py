@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import os
 import pwd
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,11 +23,10 @@ from traitlets import Bool, Integer, Unicode, default
 from hub.profiles import Profile, format_size
 from hub.spawners.accounts import AccountError, ensure_user_account, os_username
 from hub.spawners.blocking import in_spawn_thread
-from hub.spawners.form import render_profile_form
 from hub.spawners.gpu import visible_gpus
 from hub.spawners.limits import ResourceLimiter
 from hub.spawners.odc import DatabasePlace, ensure_workspace_login, workspace_login_url
-from hub.spawners.options import ProfileAwareMixin
+from hub.spawners.options import ProfileAwareMixin, profile_form
 from hub.spawners.ports import allocate_port, release_port
 from hub.spawners.timing import format_timings, timed
 
@@ -87,8 +86,8 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
         return os.geteuid() == 0
 
     @default("options_form")
-    def _default_options_form(self) -> Callable[[Any], str]:
-        return lambda spawner: render_profile_form(spawner.available_profiles(), spawner.user.name)
+    def _default_options_form(self) -> Callable[[Any], Awaitable[str]]:
+        return profile_form
 
     spawn_log: list[str]
 

@@ -6,13 +6,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tornado import web
 from traitlets import Dict, HasTraits, Unicode, default
 
-from hub.policy.spawn import PROFILE_KEY, ProfileCatalog, Requester, SpawnRefused
+from hub.policy.admission import admit, offered_profiles, requester_of
+from hub.policy.spawn import PROFILE_KEY, ProfileCatalog
 from hub.profiles import Profile, load_profiles
-from hub.quotas.enforce import check_spawn
-from hub.spawners.timing import timed
+from hub.spawners.form import render_profile_form
 
 
 @cache
@@ -21,31 +20,23 @@ def catalog_for(profiles_dir: str) -> ProfileCatalog:
     return ProfileCatalog(load_profiles(Path(profiles_dir)))
 
 
-def requester_of(spawner: Any) -> Requester:
-    user = spawner.user
-    return Requester.of(user.name, (group.name for group in user.groups), bool(user.admin))
-
-
 async def apply_profile_options(spawner: Any, user_options: Any) -> None:
-    """JupyterHub's `apply_user_options` hook: resolve the profile or refuse the spawn.
+    """JupyterHub's `apply_user_options` hook: admit the request, then set its limits.
 
     Runs for the spawn form and the REST API alike, before the spawner starts anything.
     A `tornado.web.HTTPError` passes through JupyterHub with its message intact.
     """
-    try:
-        profile = spawner.catalog.resolve(user_options, requester_of(spawner))
-    except SpawnRefused as refused:
-        spawner.log.warning("refused spawn for %s: %s", spawner.user.name, refused)
-        raise web.HTTPError(refused.status, str(refused)) from None
-    spawner.check_profile_fits(profile)
-    spawner.hook_seconds = {}  # the first hook of a spawn
-    with timed(spawner.hook_seconds, "quota"):
-        await check_spawn(spawner, profile)  # quotas: limits, budget, expiry
+    profile = await admit(spawner, user_options)
     spawner.profile = profile
     spawner.cpu_limit = profile.cpu_limit
     spawner.cpu_guarantee = profile.cpu_guarantee
     spawner.mem_limit = profile.mem_limit
     spawner.mem_guarantee = profile.mem_guarantee
+
+
+async def profile_form(spawner: Any) -> str:
+    """The spawn form: the profiles admission would accept for this user now."""
+    return render_profile_form(await offered_profiles(spawner), spawner.user.name)
 
 
 class ProfileAwareMixin(HasTraits):
@@ -84,4 +75,11 @@ class ProfileAwareMixin(HasTraits):
         """Refuse (web.HTTPError) a profile this kind of spawner cannot provide."""
 
 
-__all__ = ["PROFILE_KEY", "ProfileAwareMixin", "apply_profile_options", "catalog_for"]
+__all__ = [
+    "PROFILE_KEY",
+    "ProfileAwareMixin",
+    "apply_profile_options",
+    "catalog_for",
+    "profile_form",
+    "requester_of",
+]

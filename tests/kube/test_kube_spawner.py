@@ -101,7 +101,7 @@ def test_default_profile_when_no_options(hub_c: Config) -> None:
 def test_profile_list_shows_only_allowed(hub_c: Config) -> None:
     async def slugs(user: SampleUser) -> list[str]:
         spawner, _, _ = await spawn_manifests(hub_c, user, {})
-        return [p["slug"] for p in spawner.profile_list(spawner)]
+        return [p["slug"] for p in await spawner.profile_list(spawner)]
 
     assert asyncio.run(slugs(SampleUser("student"))) == ["small", "medium", "large"]
     assert "gpu" in asyncio.run(slugs(SampleUser("g", ("gpu-users",))))
