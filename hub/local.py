@@ -185,12 +185,13 @@ def start_platform(
             raise SdlError(f"the proxy did not start; see {logs / 'proxy.log'}")
         write_runtime(settings.data_dir, runtime)
         say("starting JupyterHub")
+        log_start = _size(logs / "hub.log")  # the log is appended to across restarts
         hub = _spawn(
             [sys.executable, "-m", "jupyterhub", "-f", str(PACKAGE_DIR / "jupyterhub_config.py")],
             logs / "hub.log", env, settings.data_dir / "hub",
         )  # fmt: skip
         platform.children.append(Child("JupyterHub", hub, _terminate(60)))
-        wait_healthy(platform, logs / "hub.log", timeout=120)
+        wait_healthy(platform, logs / "hub.log", timeout=120, log_start=log_start)
     except BaseException:
         platform.stop(say)
         raise
@@ -211,7 +212,14 @@ def prepare_index(settings: Settings, with_sample: bool, say: Say) -> None:
     say("Open Data Cube index ready")
 
 
-def wait_healthy(platform: Platform, hub_log: Path, timeout: float) -> None:
+#: JupyterHub logs this once its services run and the proxy has their routes. Its
+#: /hub/health answers earlier: meanwhile /services/... falls through to the hub's login
+#: page, and a token sent there is "not accepted".
+HUB_STARTED = b"JupyterHub is now running"
+
+
+def wait_healthy(platform: Platform, hub_log: Path, timeout: float, log_start: int = 0) -> None:
+    """Until the hub has started every service and answers through the proxy."""
     url = f"{platform.runtime.public_url}{platform.settings.hub.base_url.rstrip('/')}/hub/health"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -221,13 +229,27 @@ def wait_healthy(platform: Platform, hub_log: Path, timeout: float) -> None:
             raise SdlError(
                 f"{failed.name} exited at start-up (code {failed.proc.returncode}):\n{tail}"
             )
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
+        if _logged_since(hub_log, log_start, HUB_STARTED) and _answers(url):
+            return
         time.sleep(0.3)
-    raise SdlError(f"JupyterHub was not healthy after {timeout:.0f}s; see {hub_log}")
+    raise SdlError(f"JupyterHub was not ready after {timeout:.0f}s; see {hub_log}")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _logged_since(path: Path, offset: int, line: bytes) -> bool:
+    with path.open("rb") as log:
+        log.seek(offset)
+        return line in log.read()
 
 
 def login_help(settings: Settings) -> list[str]:

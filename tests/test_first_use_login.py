@@ -6,7 +6,12 @@ auth settings but admins, driven over HTTP like a browser (XSRF form posts, cook
 
 from __future__ import annotations
 
+import csv
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -86,3 +91,27 @@ def test_one_users_session_cannot_reach_anothers_server(platform: RunningPlatfor
     assert with_token.status_code in (403, 404)
     assert ben.api("GET", "/users/anna").status_code in (403, 404)
     assert ben.api("DELETE", "/users/anna/server").status_code in (403, 404)
+
+
+def sdl(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True,
+                          text=True, env=env, timeout=120)  # fmt: skip
+
+
+def test_the_cli_works_right_after_the_banner_and_accounts_log_in(tmp_path: Path) -> None:
+    """Its own platform: nothing may run between the banner and the first CLI call."""
+    with start_platform({"groups": {"instructors": ["ivan"]}}) as platform:
+        ivan = login(platform, "ivan", "ivan-own-password")
+        env = {**os.environ, "SDL_TOKEN": ivan.new_token("ivan"), "SDL_HUB_URL": platform.url}
+        listed = sdl("workshop", "list", env=env)  # the services' routes are there already
+        assert listed.returncode == 0, listed.stderr
+        made = sdl("workshop", "create", "eo-day", "--ends", "+3h", env=env)
+        assert made.returncode == 0, made.stderr
+        sheet = tmp_path / "accounts.csv"
+        made = sdl("workshop", "accounts", "eo-day", "-n", "1", "--csv", str(sheet), env=env)
+        assert made.returncode == 0, made.stderr
+        [account] = list(csv.DictReader(sheet.open()))
+        # a workshop account takes its own password only: no first use can claim it
+        refused = HubClient(platform.url).login(account["username"], "a-first-use-password")
+        assert refused.status_code == 403
+        login(platform, account["username"], account["password"])
