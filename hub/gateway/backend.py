@@ -3,12 +3,14 @@ and cluster usage counted in the user's quota budget.
 
 Clusters run as the same OS account as the user's workspace (`sdl-<name>`), in a
 working dir that account owns, so the OS keeps users' clusters and files apart exactly
-as it keeps their workspaces apart.
+as it keeps their workspaces apart; and in the cgroup of the user's server, so its CPU,
+memory and process limits cover the workspace and its clusters together.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import grp
 import os
 import pwd
@@ -24,6 +26,12 @@ from traitlets import Callable as CallableTrait
 from hub.gateway.dashboard import DashboardRoutes
 from hub.gateway.usage import DBClusterUses, DBUsageMixin
 from hub.spawners.accounts import AccountError, check_user_account, os_username
+from hub.spawners.limits import ResourceLimiter, server_cgroup_name
+
+
+@functools.cache
+def _limiter() -> ResourceLimiter:
+    return ResourceLimiter.detect()
 
 
 class SdlLocalBackend(DBClusterUses, DBUsageMixin, DashboardRoutes, LocalBackend):
@@ -51,6 +59,16 @@ class SdlLocalBackend(DBClusterUses, DBUsageMixin, DashboardRoutes, LocalBackend
         read-only Open Data Cube login); called in a thread at each cluster start.""",
     )
 
+    data_dir = Unicode(
+        "",
+        config=True,
+        help="""The platform's data dir, which names its servers' cgroups.
+
+        Set: each user's schedulers and workers join the cgroup of that user's server, so
+        the workspace's CPU, memory and process limits hold for the workspace and its
+        clusters together. Empty: clusters run in the gateway's own group.""",
+    )
+
     _user_env: dict[str, dict[str, str]]
 
     @default("run_as_os_users")
@@ -75,8 +93,22 @@ class SdlLocalBackend(DBClusterUses, DBUsageMixin, DashboardRoutes, LocalBackend
             raise PublicException(str(exc)) from None
         return entry
 
+    def server_cgroup(self, username: str) -> list[str]:
+        """The `cgroup.procs` files of the user's server group, for their clusters."""
+        if not (self.data_dir and self.run_as_os_users):
+            return []
+        name = server_cgroup_name(self.os_account(username).pw_name, self.data_dir)
+        try:
+            return _limiter().procs_files(name)
+        except FileNotFoundError:
+            raise PublicException(
+                f"User {username} has no running workspace to hold a cluster's processes: "
+                "start your workspace, then create clusters from it."
+            ) from None
+
     async def start_cluster(self, user: Any, cluster_options: dict[str, Any]) -> str:
         self.os_account(user.name)  # refuse early, with a reason, not at process start
+        self.server_cgroup(user.name)
         if self.user_environment is not None:
             try:
                 env = await asyncio.to_thread(self.user_environment, user.name)
@@ -130,8 +162,15 @@ class SdlLocalBackend(DBClusterUses, DBUsageMixin, DashboardRoutes, LocalBackend
             return lambda: os.chdir(workdir)
         account = self.os_account(cluster.username)
         groups = [g.gr_gid for g in grp.getgrall() if account.pw_name in g.gr_mem]
+        procs = self.server_cgroup(cluster.username)
 
         def preexec() -> None:  # runs in the child, before exec
+            for path in procs:  # still root: join the server's limits, then drop rights
+                fd = os.open(path, os.O_WRONLY)
+                try:
+                    os.write(fd, b"0")  # "0": this process (nothing formatted after fork)
+                finally:
+                    os.close(fd)
             os.setgid(account.pw_gid)
             os.setgroups([account.pw_gid, *groups])
             os.setuid(account.pw_uid)

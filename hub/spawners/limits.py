@@ -9,6 +9,7 @@ it enforced and what it could not, so the spawn log never promises more than hap
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import signal
@@ -28,6 +29,16 @@ from hub.spawners.limit_plan import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def server_cgroup_name(os_user: str, data_dir: str | Path) -> str:
+    """The cgroup of a user's server, which their Dask clusters join too.
+
+    OS accounts are per machine, cgroups must be per platform: two platforms on one
+    machine (tests, a trial next to production) must never stop each other's servers.
+    """
+    instance = hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:8]
+    return f"{os_user}-{instance}"
 
 
 class ResourceLimiter:
@@ -76,6 +87,10 @@ class ResourceLimiter:
 
     def attach_self(self, name: str) -> None:
         """Nothing to join."""
+
+    def procs_files(self, name: str) -> list[str]:
+        """No groups: nothing to join."""
+        return []
 
     def remove(self, name: str) -> None:
         """Nothing to clean up."""
@@ -199,6 +214,15 @@ class CgroupLimiter(ResourceLimiter):
                 os.write(fd, b"0")
             finally:
                 os.close(fd)
+
+    def procs_files(self, name: str) -> list[str]:
+        """The `cgroup.procs` files a process writes to join an existing group (from
+        another process than the one that prepared it, e.g. the Dask gateway)."""
+        dirs = sorted(set(self.group_dirs(name).values()))
+        missing = [str(d) for d in dirs if not d.is_dir()]
+        if missing:
+            raise FileNotFoundError(f"no cgroup {', '.join(missing)}")
+        return [str(d / "cgroup.procs") for d in dirs]
 
     def pids(self, name: str) -> set[int]:
         """Every process still in the server's group(s)."""

@@ -8,7 +8,6 @@ share that one account: a fallback for a single person, logged loudly.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import pwd
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,7 +23,7 @@ from hub.profiles import Profile, format_size
 from hub.spawners.accounts import AccountError, ensure_user_account, os_username
 from hub.spawners.blocking import in_spawn_thread
 from hub.spawners.gpu import visible_gpus
-from hub.spawners.limits import ResourceLimiter
+from hub.spawners.limits import ResourceLimiter, server_cgroup_name
 from hub.spawners.odc import DatabasePlace, ensure_workspace_login, workspace_login_url
 from hub.spawners.options import ProfileAwareMixin, profile_form
 from hub.spawners.ports import allocate_port, release_port
@@ -204,10 +203,7 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
 
     @property
     def cgroup_name(self) -> str:
-        # OS accounts are per machine, cgroups must be per platform: two platforms on one
-        # machine (tests, a trial next to production) must never stop each other's servers
-        instance = hashlib.sha256(str(Path(self.data_dir).resolve()).encode()).hexdigest()[:8]
-        return f"{self.os_user}-{instance}"
+        return server_cgroup_name(self.os_user, self.data_dir)
 
     def apply_limits(self) -> None:
         report = self.limiter.prepare(

@@ -17,6 +17,7 @@ from dask_gateway import GatewayClusterError
 
 from hub.quotas.db import forget_stores, settings_store
 from hub.settings import load_settings
+from hub.spawners.limits import server_cgroup_name
 from tests.gateway.support import (
     AS_ROOT,
     close_gateways,
@@ -134,6 +135,11 @@ def test_workspace_creates_scales_computes_and_sees_its_dashboard(
         workdir = platform.data_dir / "dask" / "clusters" / name
         assert workdir.owner() == "sdl-alice" and workdir.stat().st_mode & 0o777 == 0o700
         assert os.stat("/").st_uid == 0, "the upstream LocalBackend bug chowned / again"
+        # scheduler, nannies and workers in the cgroup of alice's server: its CPU, memory
+        # and process limits hold for the workspace and its clusters together
+        group = server_cgroup_name("sdl-alice", platform.data_dir)
+        for proc in procs:
+            assert f"/{group}\n" in Path(f"/proc/{proc.pid}/cgroup").read_text(), proc
     # the dashboard through the hub's proxy: owner and admins only
     token = alice.new_token("alice")
     page = dashboard(platform, name, token)
