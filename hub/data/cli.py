@@ -1,4 +1,4 @@
-"""`sdl data ...`: the index of the satellite archive, for admins (init, add, sample) and
+"""`sdl data ...`: the index of the satellite archive, for admins (init, add, sync, sample) and
 everyone (ls, show). Mounted into the `sdl` CLI by `cli.add_command(data)`."""
 
 from __future__ import annotations
@@ -84,6 +84,58 @@ def add_cmd(
     Console().print(summary_table(result))
     if not result.ok:
         sys.exit(1)
+
+
+@data.command("sync")
+@click.option("--stac", "stac_url", metavar="URL", help="STAC API [default: sync.stac_url, CDSE].")
+@click.option(
+    "--collection",
+    "collections",
+    multiple=True,
+    help="Collection to search, repeatable [default: sync.collections].",
+)
+@click.option(
+    "--bbox",
+    metavar="W,S,E,N",
+    callback=lambda _ctx, _param, value: _bbox(value),
+    help="Area in degrees, instead of the AOI.",
+)
+@click.option(
+    "--aoi",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="GeoJSON area [default: sync.aoi, the shipped outline of Sweden].",
+)
+@click.option("--since", metavar="DATE", help="Sensed on or after (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="Sensed on or before (YYYY-MM-DD).")
+@click.option("--max-cloud", type=click.FloatRange(0, 100), help="Cloud cover at most (%).")
+@click.option("--workers", type=click.IntRange(1, 32), help="Products downloaded at once.")
+@click.option("--max-mb-per-s", type=click.FloatRange(0), help="Bandwidth cap (MB/s, 0: none).")
+@click.option("--dry-run", is_flag=True, help="Search and list what would be downloaded.")
+@platform_options
+def sync_cmd(settings: Settings, dry_run: bool, **given) -> None:
+    """Download new products from a STAC API into the archive and index them (admin).
+
+    Skips what is indexed (or has a newer twin), resumes cut downloads, checks
+    file:size/file:checksum, and indexes each product only when it is complete."""
+    from hub.data.sync import options, summary_table, sync
+
+    if given["bbox"] and given["aoi"]:
+        raise click.UsageError("--bbox and --aoi: give one")
+    opts = options(settings, **given)
+    result = sync(settings, opts, dry_run=dry_run, console=Console(stderr=True))
+    Console(width=200).print(summary_table(result))
+    if not result.ok:
+        sys.exit(1)
+
+
+def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    if value is None:
+        return None
+    try:
+        west, south, east, north = (float(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: use W,S,E,N, e.g. 11,55,24,69") from None
+    return west, south, east, north
 
 
 def _share(value: str | None) -> tuple[int, int] | None:
