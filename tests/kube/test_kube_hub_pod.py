@@ -83,7 +83,10 @@ def hub_pod(tmp_path_factory: pytest.TempPathFactory, pg_data_dir: Path) -> dict
     values = helm_values(contract("jupyterhub", Z2JH), ["jupyterhub.yaml"])
     values["Chart"] = {"Name": "jupyterhub", "Version": Z2JH, "AppVersion": z2jh_jupyterhub_pin()}
     values["Release"] = RELEASE
-    (etc / "secret" / "values.yaml").write_text(yaml.safe_dump(values))
+    # the template writes `merge dict .Values`: sprig's merge (mergo) skips nil map values,
+    # so top-level nulls (nameOverride) are absent and get_config falls back to its default
+    mounted = {key: value for key, value in values.items() if value is not None}
+    (etc / "secret" / "values.yaml").write_text(yaml.safe_dump(mounted))
     generated = {
         "hub.config.ConfigurableHTTPProxy.auth_token": secrets.token_hex(32),
         "hub.config.JupyterHub.cookie_secret": secrets.token_hex(32),
@@ -208,7 +211,12 @@ def test_a_spawn_from_that_config_is_a_valid_pod(hub_pod: dict[str, Any]) -> Non
     assert spec["priorityClassName"] == "priority"
     assert spec["automountServiceAccountToken"] is False
     assert spec["securityContext"]["runAsNonRoot"] is True
-    assert pod["metadata"]["labels"]["helm.sh/chart"] == f"jupyterhub-{Z2JH}"
+    labels = pod["metadata"]["labels"]
+    assert labels["helm.sh/chart"] == f"jupyterhub-{Z2JH}"
+    # what z2jh's network policies select user pods and their peers by
+    assert (labels["app"], labels["component"]) == ("jupyterhub", "singleuser-server")
+    assert labels["hub.jupyter.org/network-access-hub"] == "true"
+    assert None not in labels.values()
     preferred = spec["affinity"]["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
     expressions = [e for p in preferred for e in p["preference"]["matchExpressions"]]
     assert {"key": "hub.jupyter.org/node-purpose", "operator": "In", "values": ["user"]} in (
