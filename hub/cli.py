@@ -46,7 +46,8 @@ def up(
     settings: Settings, config_file: Path | None, ip: str | None, port: int | None, sample: bool
 ) -> None:
     """Start the platform on this machine, in the foreground (Ctrl-C stops it)."""
-    from hub.local import login_help, run_until_stopped, start_platform
+    from hub.local import login_help, start_platform
+    from hub.supervise import run_until_stopped
 
     if ip is not None or port is not None:
         hub = settings.hub.model_copy(update={k: v for k, v in {"ip": ip, "port": port}.items()

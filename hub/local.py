@@ -1,8 +1,9 @@
 """`sdl up`: the embedded platform on one machine, supervised in the foreground.
 
 Starts PostgreSQL (pgserver), the proxy and JupyterHub as child processes, each in its
-own process group; Ctrl-C (or SIGTERM) stops them in reverse order and reaps any user
-server left behind, so nothing outlives `sdl up`.
+own process group, and restarts one that dies (`hub.supervise`) without stopping users'
+servers. Ctrl-C (or SIGTERM) stops the users' servers, then the parts in reverse order,
+reaps anything left behind and removes the servers' cgroups, so nothing outlives `sdl up`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from hub.paths import PACKAGE_DIR
 from hub.profiles import load_profiles
 from hub.runtime import Runtime, write_runtime
 from hub.settings import MIN_USER_PASSWORD, Settings
+from hub.spawners.limits import remove_instance_groups
+from hub.supervise import Restart, RouteKeeper
 
 Say = Callable[[str], None]
 
@@ -40,6 +43,7 @@ class Child:
     name: str
     proc: subprocess.Popen[bytes]
     stop: Callable[[subprocess.Popen[bytes]], None]
+    restart: Restart | None = None
 
 
 @dataclass
@@ -49,16 +53,23 @@ class Platform:
     settings: Settings
     runtime: Runtime
     children: list[Child] = field(default_factory=list)
+    routes: RouteKeeper | None = None
 
     def failed_child(self) -> Child | None:
         return next((c for c in self.children if c.proc.poll() is not None), None)
 
     def stop(self, say: Say) -> None:
+        # users' servers first, all at once (the hub would stop them one by one, and
+        # does not at all: cleanup_servers is off so that a hub restart keeps them)
+        stopped = stop_user_servers(self.settings, grace=5)
+        if stopped:
+            say(f"stopped {stopped} user server(s)")
         for child in reversed(self.children):
             say(f"stopping {child.name}")
             child.stop(child.proc)
         self.children.clear()
         reap_user_servers(self.settings)
+        remove_instance_groups(self.settings.data_dir)
 
 
 #: Folders only the platform may enter: the hub's state and the logs.
@@ -120,17 +131,39 @@ def _terminate(timeout: float) -> Callable[[subprocess.Popen[bytes]], None]:
     return stop
 
 
-def reap_user_servers(settings: Settings) -> None:
-    """Kill any process of this platform the hub did not stop: user servers, services."""
+def platform_processes(settings: Settings, servers_only: bool = False) -> list[psutil.Process]:
+    """Processes of this platform (by their environment), but `sdl up` itself."""
     markers = {("SDL_ARCHIVE_DIR", str(settings.archive)), ("SDL_DATA_DIR", str(settings.data_dir))}
-    me = os.getpid()
+    me, found = os.getpid(), []
     for proc in psutil.process_iter():
         try:
             env = proc.environ()
-            if proc.pid != me and any(env.get(key) == value for key, value in markers):
-                proc.kill()
         except (psutil.Error, OSError):
             continue
+        ours = proc.pid != me and any(env.get(key) == value for key, value in markers)
+        if ours and (not servers_only or "JUPYTERHUB_USER" in env):
+            found.append(proc)
+    return found
+
+
+def stop_user_servers(settings: Settings, grace: float) -> int:
+    """SIGTERM every user server (kernels shut down cleanly), SIGKILL what is left."""
+    servers = platform_processes(settings, servers_only=True)
+    for proc in servers:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _, alive = psutil.wait_procs(servers, timeout=grace)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    return len(servers)
+
+
+def reap_user_servers(settings: Settings) -> None:
+    """Kill any process of this platform the hub did not stop: user servers, services."""
+    for proc in platform_processes(settings):
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
 
 
 def _spawn(
@@ -167,30 +200,45 @@ def start_platform(
             say(
                 "starting PostgreSQL (embedded)" + (" — first start, initialising" if first else "")
             )
-            platform.children.append(Child("PostgreSQL", pg.start(free_port()), pg.stop))
+            pg_port = free_port()
+            restart_pg = Restart(lambda: pg.start(pg_port))  # same port: URLs stay valid
+            platform.children.append(Child("PostgreSQL", pg.start(pg_port), pg.stop, restart_pg))
             prepare_index(settings, with_sample, say)
             lock_down_embedded(pg.superuser_url("postgres"), settings.database.name)
         say("starting the proxy")
-        proxy = _spawn(
-            [sys.executable, "-m", "hub.proxy", "--ip", runtime.public_ip,
-             "--port", str(runtime.public_port), "--api-ip", "127.0.0.1",
-             "--api-port", str(runtime.proxy_api_port),
-             "--default-target", f"http://127.0.0.1:{runtime.hub_port}",
-             "--error-target", f"http://127.0.0.1:{runtime.hub_port}/hub/error"],
-            logs / "proxy.log", {**env, "CONFIGPROXY_AUTH_TOKEN": secrets["proxy_token"]},
-            settings.data_dir,
-        )  # fmt: skip
-        platform.children.append(Child("proxy", proxy, _terminate(10)))
+        proxy_env = {**env, "CONFIGPROXY_AUTH_TOKEN": secrets["proxy_token"]}
+
+        def start_proxy() -> subprocess.Popen[bytes]:
+            return _spawn(proxy_command(runtime), logs / "proxy.log", proxy_env, settings.data_dir)
+
+        keeper = RouteKeeper(f"http://127.0.0.1:{runtime.proxy_api_port}", secrets["proxy_token"])
+        platform.routes = keeper
+
+        def routes_back() -> None:
+            if wait_for_port("127.0.0.1", runtime.proxy_api_port, 30):
+                say(f"proxy: {keeper.restore()} route(s) restored")
+
+        restart_proxy = Restart(start_proxy, routes_back)
+        platform.children.append(Child("proxy", start_proxy(), _terminate(10), restart_proxy))
         if not wait_for_port("127.0.0.1", runtime.proxy_api_port, 30):
             raise SdlError(f"the proxy did not start; see {logs / 'proxy.log'}")
         write_runtime(settings.data_dir, runtime)
         say("starting JupyterHub")
         log_start = _size(logs / "hub.log")  # the log is appended to across restarts
-        hub = _spawn(
-            [sys.executable, "-m", "jupyterhub", "-f", str(PACKAGE_DIR / "jupyterhub_config.py")],
-            logs / "hub.log", env, settings.data_dir / "hub",
-        )  # fmt: skip
-        platform.children.append(Child("JupyterHub", hub, _terminate(60)))
+        hub_command = [
+            sys.executable,
+            "-m",
+            "jupyterhub",
+            "-f",
+            str(PACKAGE_DIR / "jupyterhub_config.py"),
+        ]
+
+        def start_hub() -> subprocess.Popen[bytes]:
+            return _spawn(hub_command, logs / "hub.log", env, settings.data_dir / "hub")
+
+        platform.children.append(
+            Child("JupyterHub", start_hub(), _terminate(15), Restart(start_hub))
+        )
         wait_healthy(platform, logs / "hub.log", timeout=120, log_start=log_start)
     except BaseException:
         platform.stop(say)
@@ -275,24 +323,11 @@ def login_help(settings: Settings) -> list[str]:
     return lines
 
 
-def run_until_stopped(platform: Platform, say: Say) -> int:
-    """Block until Ctrl-C / SIGTERM or a child dies; stop everything; return exit code."""
-    stopping = False
-
-    def request_stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    code = 0
-    while not stopping:
-        failed = platform.failed_child()
-        if failed:
-            say(f"{failed.name} exited unexpectedly (code {failed.proc.returncode}); stopping")
-            code = 1
-            break
-        time.sleep(0.5)
-    platform.stop(say)
-    say("stopped")
-    return code
+def proxy_command(runtime: Runtime) -> list[str]:
+    return [
+        sys.executable, "-m", "hub.proxy", "--ip", runtime.public_ip,
+        "--port", str(runtime.public_port), "--api-ip", "127.0.0.1",
+        "--api-port", str(runtime.proxy_api_port),
+        "--default-target", f"http://127.0.0.1:{runtime.hub_port}",
+        "--error-target", f"http://127.0.0.1:{runtime.hub_port}/hub/error",
+    ]  # fmt: skip

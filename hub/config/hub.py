@@ -17,7 +17,11 @@ def apply_hub(ctx: HubContext, c: Config) -> None:
     c.JupyterHub.db_url = f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = ctx.secrets["cookie_secret_file"]
     c.JupyterHub.pid_file = str(hub_dir / "jupyterhub.pid")
-    c.JupyterHub.cleanup_servers = True  # Ctrl-C on `sdl up` leaves no user servers behind
+    # a hub restart (crash, SIGTERM) keeps users' servers; `sdl up` stops them on its stop
+    c.JupyterHub.cleanup_servers = False
+    # the hub re-checks the proxy's routes at each activity update: once a minute, so a
+    # restarted proxy has every route back within a minute even without sdl up's copy
+    c.JupyterHub.last_activity_interval = 60
     c.JupyterHub.load_groups = {
         name: {"users": members} for name, members in settings.groups.items()
     }

@@ -31,14 +31,36 @@ from hub.spawners.limit_plan import (
 log = logging.getLogger(__name__)
 
 
+def instance_tag(data_dir: str | Path) -> str:
+    """What tells one platform's cgroups from another's on the same machine."""
+    return hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:8]
+
+
 def server_cgroup_name(os_user: str, data_dir: str | Path) -> str:
     """The cgroup of a user's server, which their Dask clusters join too.
 
     OS accounts are per machine, cgroups must be per platform: two platforms on one
     machine (tests, a trial next to production) must never stop each other's servers.
     """
-    instance = hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:8]
-    return f"{os_user}-{instance}"
+    return f"{os_user}-{instance_tag(data_dir)}"
+
+
+def remove_instance_groups(data_dir: str | Path) -> list[str]:
+    """Remove every server cgroup of this platform (what is left in one is killed);
+    the names removed. For `sdl up`'s stop: the hub's own stops remove theirs."""
+    limiter = ResourceLimiter.detect()
+    if not isinstance(limiter, CgroupLimiter):
+        return []
+    suffix = f"-{instance_tag(data_dir)}"
+    names = {
+        path.name
+        for root in set(limiter.mounts.values())
+        for path in (Path(root) / limiter.parent).glob(f"*{suffix}")
+        if path.is_dir()
+    }
+    for name in sorted(names):
+        limiter.remove(name)
+    return sorted(names)
 
 
 class ResourceLimiter:

@@ -1,0 +1,112 @@
+"""The fault suite: kill the proxy, PostgreSQL and the hub of a real `sdl up` in turn,
+while a user runs a kernel; nothing is lost and every part comes back.
+
+Recovery times are printed (speed targets live in benchmarks, not in tests); what is
+asserted is that each part restarts, the user's server (same process) and kernel (same
+id) are reachable again through the proxy, and the stop by SIGTERM leaves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import psutil
+import requests
+import sqlalchemy as sa
+
+from hub.spawners.limits import instance_tag
+from tests.support.platform import SHARED_PASSWORD, HubClient, start_platform, wait_until
+
+SETTINGS = {"auth": {"type": "shared-password", "admin_users": ["ada"]}}
+
+
+def part_pid(data_dir: Path, part: str) -> int:
+    """The pid of one of `sdl up`'s children on this data dir."""
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            cmdline = " ".join(proc.info["cmdline"] or [])
+            env = proc.environ() if part != "PostgreSQL" else {}
+        except (psutil.Error, OSError):
+            continue
+        if part == "PostgreSQL" and f"-D {data_dir}/postgres" in cmdline.replace("=", " "):
+            return proc.pid
+        if env.get("SDL_DATA_DIR") != str(data_dir):
+            continue
+        if part == "proxy" and "-m hub.proxy" in cmdline:
+            return proc.pid
+        if part == "JupyterHub" and "-m jupyterhub" in cmdline:
+            return proc.pid
+    raise AssertionError(f"no {part} process for {data_dir}")
+
+
+def server_pid(name: str, data_dir: Path) -> int:
+    for proc in psutil.process_iter():
+        try:
+            env = proc.environ()
+        except (psutil.Error, OSError):
+            continue
+        ours = env.get("SDL_ARCHIVE_DIR") == str(data_dir / "archive")
+        if env.get("JUPYTERHUB_USER") == name and ours and "ODC_DEFAULT_DB_URL" in env:
+            return proc.pid
+    raise AssertionError(f"no server of {name}")
+
+
+def kernel_ids(url: str, headers: dict[str, str]) -> list[str] | None:
+    try:
+        reply = requests.get(f"{url}/user/fay/api/kernels", headers=headers, timeout=5)
+    except requests.RequestException:
+        return None
+    return [k["id"] for k in reply.json()] if reply.status_code == 200 else None
+
+
+def test_each_dead_part_comes_back_and_the_user_loses_nothing() -> None:
+    with start_platform(SETTINGS) as platform:
+        fay = HubClient(platform.url)
+        assert fay.login("fay", SHARED_PASSWORD).status_code == 200
+        assert fay.spawn("fay", {"profile": "small"}).status_code in (201, 202)
+        headers = {"Authorization": f"token {fay.new_token('fay')}"}
+        started = requests.post(
+            f"{platform.url}/user/fay/api/kernels",
+            json={"name": "python3"},
+            headers=headers,
+            timeout=60,
+        )
+        kernel = started.json()["id"]
+        server = server_pid("fay", platform.data_dir)
+        time.sleep(2)  # sdl up copies the proxy's routes every second: fay's is in the copy
+        odc_url = psutil.Process(server).environ()["ODC_DEFAULT_DB_URL"]
+        for part in ("proxy", "JupyterHub", "PostgreSQL"):
+            before = part_pid(platform.data_dir, part)
+            os.kill(before, signal.SIGKILL)
+            killed = time.monotonic()
+            wait_until(lambda p=part: f"{p} restarted" in platform.log(), 60, f"{part} back")
+            wait_until(
+                lambda: kernel in (kernel_ids(platform.url, headers) or []), 60, "the kernel"
+            )
+            back = time.monotonic() - killed
+            print(f"{part}: the user's kernel answered again {back:.1f}s after the kill")
+            assert part_pid(platform.data_dir, part) != before
+            assert server_pid("fay", platform.data_dir) == server  # the same server process
+        # the workspace's own database login works against the restarted PostgreSQL
+        engine = sa.create_engine(odc_url)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM agdc.dataset")).scalar() >= 0
+        engine.dispose()
+        # the hub, restarted, still knows fay's server and lets her use it
+        assert fay.api("GET", "/users/fay").json()["servers"][""]["ready"] is True
+        # systemd stops services with SIGTERM: the same clean stop as Ctrl-C
+        started = time.monotonic()
+        os.killpg(platform.proc.pid, signal.SIGTERM)
+        assert platform.proc.wait(60) == 0, platform.log()[-3000:]
+        print(f"stop by SIGTERM took {time.monotonic() - started:.1f}s")
+    assert not any(
+        p.info["cmdline"] and str(platform.data_dir) in " ".join(p.info["cmdline"])
+        for p in psutil.process_iter(["cmdline"])
+    )
+    tag = instance_tag(platform.data_dir)
+    root = Path("/sys/fs/cgroup")
+    left = [*root.glob(f"*/sdl/*-{tag}"), *root.glob(f"sdl/*-{tag}")]
+    assert left == [], "server cgroups left after the stop"
