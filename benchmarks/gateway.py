@@ -87,7 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     totals = {"workers": args.workers, "clusters": 1, "cores": args.workers,
               "memory_gib": 2 * args.workers}  # fmt: skip
-    settings = {"hub": {"cull_idle_after": 0}, "dask": {"user_limits": totals}}
+    settings = {
+        "auth": {"type": "shared-password"},  # users log in with SHARED_PASSWORD
+        "hub": {"cull_idle_after": 0},
+        "dask": {"user_limits": totals},
+    }
     began = time.perf_counter()
     runs: list[dict[str, float]] = []
     gc.disable()  # see one_run: cycles are collected on this thread only

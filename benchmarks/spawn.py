@@ -468,8 +468,13 @@ def point_homes(names: list[str], homes: Path) -> None:
 def run_platform(
     names: list[str], warmup: str, timeout: int, client: str, overrides: dict | None = None
 ) -> dict[str, Any]:
-    settings = {**(overrides or {}), "hub": {**(overrides or {}).get("hub", {}),
-                                             "spawn_timeout": timeout}}  # fmt: skip
+    overrides = overrides or {}
+    settings = {
+        # the baseline's login: one shared password (first-use would add a bcrypt per login)
+        "auth": {"type": "shared-password", **overrides.get("auth", {})},
+        **{k: v for k, v in overrides.items() if k != "auth"},
+        "hub": {**overrides.get("hub", {}), "spawn_timeout": timeout},
+    }
     t0 = time.monotonic()
     with start_platform(settings, timeout=300) as running:
         startup = time.monotonic() - t0
