@@ -85,8 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="scale target N (default 4)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/gateway.json")
     args = parser.parse_args(argv)
-    totals = {"workers": args.workers, "clusters": 1, "cores": args.workers,
-              "memory_gib": 2 * args.workers}  # fmt: skip
+    totals = {
+        "workers": args.workers,
+        "clusters": 1,
+        "cores": args.workers,
+        "memory_gib": 2 * args.workers,
+    }
     settings = {
         "auth": {"type": "shared-password"},  # users log in with SHARED_PASSWORD
         "hub": {"cull_idle_after": 0},
@@ -136,8 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(report, indent=2) + "\n")
     tmp.replace(args.out)
-    summary = {k: {"p50_s": report[k]["p50_s"], "p95_s": report[k]["p95_s"]}
-               for k in ("cluster_start", "scale_to_n_workers", "cluster_stop")}  # fmt: skip
+    summary = {
+        k: {"p50_s": report[k]["p50_s"], "p95_s": report[k]["p95_s"]}
+        for k in ("cluster_start", "scale_to_n_workers", "cluster_stop")
+    }
     print(json.dumps(summary, indent=2))
     print(f"total {report['total_runtime_s']} s; results in {args.out}")
     return 0

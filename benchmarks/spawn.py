@@ -293,9 +293,15 @@ def measure(
 ) -> dict[str, Any]:
     """One warm-up spawn, then every user at once; per-user results and a summary."""
     load_before = [round(x, 2) for x in os.getloadavg()]
-    other_hubs = sum(1 for p in psutil.process_iter(["cmdline"])
-                     if "jupyterhub" in " ".join(p.info["cmdline"] or [])
-                     and "-f" in (p.info["cmdline"] or [])) - 1  # fmt: skip
+    other_hubs = (
+        sum(
+            1
+            for p in psutil.process_iter(["cmdline"])
+            if "jupyterhub" in " ".join(p.info["cmdline"] or [])
+            and "-f" in (p.info["cmdline"] or [])
+        )
+        - 1
+    )
     warm = run_user(urls, warmup, options, timeout, threading.Barrier(1), client)
     if not warm.ok:
         raise RuntimeError(f"{setup}: the warm-up spawn failed: {warm.error}")
@@ -460,8 +466,7 @@ def point_homes(names: list[str], homes: Path) -> None:
         home.mkdir(exist_ok=True)
         shutil.chown(home, account, account)
         home.chmod(0o700)
-        subprocess.run(["usermod", "--home", str(home), account], check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(["usermod", "--home", str(home), account], check=True, capture_output=True)
 
 
 # -- the two setups ------------------------------------------------------------------------
@@ -519,9 +524,13 @@ def baseline_hub(names: list[str], timeout: int) -> Iterator[tuple[tuple[str, st
     with log_path.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(BASELINE_CONFIG)],
-            cwd=state, env=env, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+            cwd=state,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     hub_url = f"http://127.0.0.1:{env['BENCH_HUB_PORT']}"
     try:
@@ -654,13 +663,18 @@ def main(argv: list[str] | None = None) -> int:
             run["round"] = round_no
             report["runs"].append(run)
             s = run["summary"]
-            print(f"  login→ready p50 {s.get('p50_s')} s, p95 {s.get('p95_s')} s, "
-                  f"max {s.get('max_s')} s, failures {len(run['failures'])}, "
-                  f"wall {run['wall_s']} s", flush=True)  # fmt: skip
+            print(
+                f"  login→ready p50 {s.get('p50_s')} s, p95 {s.get('p95_s')} s, "
+                f"max {s.get('max_s')} s, failures {len(run['failures'])}, "
+                f"wall {run['wall_s']} s",
+                flush=True,
+            )
             print(f"  CPU-s by program: {run['cpu_seconds_by_program']}", flush=True)
             for hook, summary in run.get("each_hook_seconds", {}).items():
-                print(f"  hook {hook}: p50 {summary.get('p50_s')} s, "
-                      f"max {summary.get('max_s')} s", flush=True)  # fmt: skip
+                print(
+                    f"  hook {hook}: p50 {summary.get('p50_s')} s, max {summary.get('max_s')} s",
+                    flush=True,
+                )
             for failure in run["failures"][:5]:
                 print(f"    {failure['user']}: {failure['error']}", flush=True)
     report["comparison"] = compare(report["runs"])

@@ -50,8 +50,9 @@ def up(
     from hub.supervise import run_until_stopped
 
     if ip is not None or port is not None:
-        hub = settings.hub.model_copy(update={k: v for k, v in {"ip": ip, "port": port}.items()
-                                              if v is not None})  # fmt: skip
+        hub = settings.hub.model_copy(
+            update={k: v for k, v in {"ip": ip, "port": port}.items() if v is not None}
+        )
         settings = settings.model_copy(update={"hub": hub})
 
     def say(message: str) -> None:
@@ -90,8 +91,10 @@ def config_check(settings: Settings, config_file: Path | None) -> None:
     from hub.profiles import load_profiles
 
     profiles = load_profiles(settings.profiles_dir)
-    click.echo(f"settings OK ({config_file or 'built-in defaults'}); "
-               f"{len(profiles)} profiles: {', '.join(p.slug for p in profiles)}")  # fmt: skip
+    click.echo(
+        f"settings OK ({config_file or 'built-in defaults'}); "
+        f"{len(profiles)} profiles: {', '.join(p.slug for p in profiles)}"
+    )
 
 
 @config.command("reference")

@@ -171,9 +171,14 @@ def _spawn(
 ) -> subprocess.Popen[bytes]:
     with private_file(log).open("ab") as out:
         return subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-            start_new_session=True, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+        )
 
 
 def start_platform(
@@ -325,9 +330,19 @@ def login_help(settings: Settings) -> list[str]:
 
 def proxy_command(runtime: Runtime) -> list[str]:
     return [
-        sys.executable, "-m", "hub.proxy", "--ip", runtime.public_ip,
-        "--port", str(runtime.public_port), "--api-ip", "127.0.0.1",
-        "--api-port", str(runtime.proxy_api_port),
-        "--default-target", f"http://127.0.0.1:{runtime.hub_port}",
-        "--error-target", f"http://127.0.0.1:{runtime.hub_port}/hub/error",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "hub.proxy",
+        "--ip",
+        runtime.public_ip,
+        "--port",
+        str(runtime.public_port),
+        "--api-ip",
+        "127.0.0.1",
+        "--api-port",
+        str(runtime.proxy_api_port),
+        "--default-target",
+        f"http://127.0.0.1:{runtime.hub_port}",
+        "--error-target",
+        f"http://127.0.0.1:{runtime.hub_port}/hub/error",
+    ]

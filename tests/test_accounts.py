@@ -53,11 +53,22 @@ def test_user_postgres_cannot_reach_the_superuser_socket(data_dir: Path) -> None
             server = pwd.getpwnam(SYSTEM_USER)
             assert entry.pw_uid != server.pw_uid and entry.pw_gid != server.pw_gid
             assert pg.pgdata.stat().st_uid == server.pw_uid
-            psql = [str(pgserver_bin_dir() / "psql"), "-h", str(running.socket_dir),
-                    "-p", str(running.port), "-U", "postgres", "-d", "postgres",
-                    "-Atc", "SELECT current_user"]  # fmt: skip
-            as_user = subprocess.run(["runuser", "-u", account, "--", *psql],
-                                     capture_output=True, text=True)  # fmt: skip
+            psql = [
+                str(pgserver_bin_dir() / "psql"),
+                "-h",
+                str(running.socket_dir),
+                "-p",
+                str(running.port),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-Atc",
+                "SELECT current_user",
+            ]
+            as_user = subprocess.run(
+                ["runuser", "-u", account, "--", *psql], capture_output=True, text=True
+            )
             assert as_user.returncode != 0
             assert "Permission denied" in as_user.stderr, as_user.stderr
             # the same command works for the platform: the refusal is the OS's, not a typo

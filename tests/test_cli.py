@@ -37,8 +37,10 @@ def run_up(*args: str) -> subprocess.CompletedProcess[str]:
     data_dir = make_data_dir()
     return subprocess.run(
         [sys.executable, "-m", "hub.cli", "up", "--data-dir", str(data_dir), "--port", "0", *args],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_up_refuses_a_malformed_settings_file(tmp_path: Path) -> None:
@@ -75,24 +77,35 @@ def test_config_show_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("variable", "password", "expected"),
     [
-        ("SDL_ADMIN_PASSWORD", "admin-pw-of-31-characters-xxxxx",
-         "auth.admin_password: must be at least 32 characters, not 31"),
+        (
+            "SDL_ADMIN_PASSWORD",
+            "admin-pw-of-31-characters-xxxxx",
+            "auth.admin_password: must be at least 32 characters, not 31",
+        ),
         ("SDL_SHARED_PASSWORD", "seven77", "auth.shared_password: must be at least 8 characters"),
     ],
-)  # fmt: skip
+)
 def test_short_passwords_stop_config_check_and_up_before_anything_is_written(
     variable: str, password: str, expected: str
 ) -> None:
     env = {**os.environ, variable: password}
-    check = subprocess.run([sys.executable, "-m", "hub.cli", "config", "check"],
-                           capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    check = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "config", "check"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert check.returncode == 2
     assert expected in check.stderr
     data_dir = make_data_dir()
     up = subprocess.run(
         [sys.executable, "-m", "hub.cli", "up", "--data-dir", str(data_dir), "--port", "0"],
-        capture_output=True, text=True, env=env, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert up.returncode == 2
     assert expected in up.stderr
     assert "Traceback" not in up.stderr

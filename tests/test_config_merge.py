@@ -18,8 +18,12 @@ def test_earlier_is_a_copy_and_missing_gives_the_empty_value() -> None:
 
 def test_builtin_roles_keep_their_own_scopes_when_extended() -> None:
     roles = with_role_scopes([], "server", "access:services!service=x")
-    assert roles == [{"name": "server", "scopes": ["users:activity!user",
-                      "access:servers!server", "access:services!service=x"]}]  # fmt: skip
+    assert roles == [
+        {
+            "name": "server",
+            "scopes": ["users:activity!user", "access:servers!server", "access:services!service=x"],
+        }
+    ]
 
 
 def test_an_existing_role_is_extended_once_and_not_mutated() -> None:

@@ -44,9 +44,14 @@ def test_fallback_runs_every_server_as_the_platform_user_and_says_so(plain_user:
         assert "[fay] memory limit 8Gi: not enforced" in log
         headers = {"Authorization": f"token {client.new_token('fay')}"}
         body = {"type": "file", "format": "text", "content": "x"}
-        shared = client.session.put(f"{platform.url}/user/fay/api/contents/shared/x.txt",
-                                    json=body, headers=headers, timeout=30)  # fmt: skip
+        shared = client.session.put(
+            f"{platform.url}/user/fay/api/contents/shared/x.txt",
+            json=body,
+            headers=headers,
+            timeout=30,
+        )
         assert shared.status_code == 403  # the archive is read-only by mode here
-        owners = subprocess.run(["ps", "-o", "user=", "-C", "postgres"], capture_output=True,
-                                text=True).stdout.split()  # fmt: skip
+        owners = subprocess.run(
+            ["ps", "-o", "user=", "-C", "postgres"], capture_output=True, text=True
+        ).stdout.split()
         assert FALLBACK_USER[:8] in {owner[:8] for owner in owners}

@@ -76,8 +76,12 @@ def test_one_users_session_cannot_reach_anothers_server(platform: RunningPlatfor
     assert anna.spawn("anna", {"profile": "small"}).status_code in (201, 202)
     token = anna.new_token("anna")
     note = {"type": "file", "format": "text", "content": "anna's own"}
-    written = anna.session.put(f"{platform.url}/user/anna/api/contents/mine.txt", json=note,
-                               headers={"Authorization": f"token {token}"}, timeout=30)  # fmt: skip
+    written = anna.session.put(
+        f"{platform.url}/user/anna/api/contents/mine.txt",
+        json=note,
+        headers={"Authorization": f"token {token}"},
+        timeout=30,
+    )
     assert written.status_code == 201
 
     ben = login(platform, "ben", "ben-own-password")
@@ -85,17 +89,24 @@ def test_one_users_session_cannot_reach_anothers_server(platform: RunningPlatfor
     page = ben.session.get(f"{platform.url}/user/anna/api/contents/mine.txt", timeout=30)
     assert page.status_code in (403, 404) or "anna's own" not in page.text
     ben_token = ben.new_token("ben")
-    with_token = ben.session.get(f"{platform.url}/user/anna/api/contents/mine.txt",
-                                 headers={"Authorization": f"token {ben_token}"},
-                                 timeout=30)  # fmt: skip
+    with_token = ben.session.get(
+        f"{platform.url}/user/anna/api/contents/mine.txt",
+        headers={"Authorization": f"token {ben_token}"},
+        timeout=30,
+    )
     assert with_token.status_code in (403, 404)
     assert ben.api("GET", "/users/anna").status_code in (403, 404)
     assert ben.api("DELETE", "/users/anna/server").status_code in (403, 404)
 
 
 def sdl(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True,
-                          text=True, env=env, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_the_cli_works_right_after_the_banner_and_accounts_log_in(tmp_path: Path) -> None:

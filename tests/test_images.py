@@ -21,8 +21,11 @@ def test_user_lock_pins_every_requirement_at_the_same_version() -> None:
     wanted = pins(IMAGES / "user" / "requirements.txt")
     locked = pins(IMAGES / "user" / "requirements.lock")
     assert wanted, "no pins found in images/user/requirements.txt"
-    mismatched = {name: (version, locked.get(name)) for name, version in wanted.items()
-                  if locked.get(name) != version}  # fmt: skip
+    mismatched = {
+        name: (version, locked.get(name))
+        for name, version in wanted.items()
+        if locked.get(name) != version
+    }
     assert not mismatched, f"re-run uv pip compile (see the lock's header): {mismatched}"
     assert len(locked) > len(wanted)  # transitive dependencies are pinned too
 

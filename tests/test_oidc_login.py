@@ -386,8 +386,9 @@ def workshop(platform, clients) -> dict[str, str]:
     accounts = {a["username"]: a["password"] for a in made.json()["accounts"]}
     # the provider's lab-course-01 never logged in here: the name was free for an account
     assert sorted(accounts) == [f"{WORKSHOP}-01", f"{WORKSHOP}-02"]
-    named = service.post(f"{base}/workshops/{WORKSHOP}/participants",
-                         json={"users": ["gale"]}, timeout=60)  # fmt: skip
+    named = service.post(
+        f"{base}/workshops/{WORKSHOP}/participants", json={"users": ["gale"]}, timeout=60
+    )
     assert named.status_code in (200, 201), named.text
     return accounts
 
@@ -448,8 +449,9 @@ def test_form_refuses_wrong_passwords_and_provider_users(platform, workshop):
     # the right password without the page's XSRF token: refused too
     name = f"{WORKSHOP}-01"
     bare = requests.Session()
-    response = bare.post(f"{hub}/hub/login", data={"username": name, "password": workshop[name]},
-                         timeout=30)  # fmt: skip
+    response = bare.post(
+        f"{hub}/hub/login", data={"username": name, "password": workshop[name]}, timeout=30
+    )
     assert response.status_code == 403
     assert is_logged_in(bare, hub) is None
 
@@ -473,7 +475,9 @@ def test_provider_login_keeps_workshop_groups(platform, workshop, admin_api):
     """manage_groups syncs to the provider's groups; a named participant stays one."""
     hub, idp = platform
     assert admin_api.get(f"{hub}/hub/api/users/gale", timeout=10).json()["groups"] == [
-        "gpu-users", f"ws-{WORKSHOP}"]  # fmt: skip
+        "gpu-users",
+        f"ws-{WORKSHOP}",
+    ]
     session = requests.Session()
     assert idp.login(session, hub, "gale", USERS["gale"]["password"]).status_code == 302
     assert is_logged_in(session, hub) == "gale"

@@ -127,8 +127,11 @@ def test_a_second_user_cannot_reach_the_first_users_server_or_files(
     assert page.status_code in (403, 404) or "private.txt" not in page.text
     if AS_ROOT:  # the OS itself keeps bob's processes out of alice's home
         alice_file = platform.data_dir / "homes" / "alice" / "private.txt"
-        peek = subprocess.run(["runuser", "-u", "sdl-bob", "--", "cat", str(alice_file)],
-                              capture_output=True, text=True)  # fmt: skip
+        peek = subprocess.run(
+            ["runuser", "-u", "sdl-bob", "--", "cat", str(alice_file)],
+            capture_output=True,
+            text=True,
+        )
         assert peek.returncode != 0 and "Permission denied" in peek.stderr
 
 
@@ -142,8 +145,9 @@ def test_profile_outside_the_users_groups_is_refused_by_api_and_form(
     extra = carol.api("POST", "/users/carol/server", json={"profile": "small", "cpu_limit": 64})
     assert extra.status_code == 400
     assert "Unknown spawn option" in extra.json()["message"]
-    form = carol.session.post(f"{platform.url}/hub/spawn/carol",
-                              data={"profile": "gpu", "_xsrf": carol.xsrf}, timeout=60)  # fmt: skip
+    form = carol.session.post(
+        f"{platform.url}/hub/spawn/carol", data={"profile": "gpu", "_xsrf": carol.xsrf}, timeout=60
+    )
     assert form.status_code == 403
     assert "is not available to you" in form.text
     assert not carol.api("GET", "/users/carol").json()["servers"]
@@ -175,8 +179,11 @@ def platform_processes(data_dir: Path) -> list[str]:
             env = proc.environ()
         except (psutil.Error, OSError):
             continue
-        if str(data_dir) in cmdline or env.get("SDL_DATA_DIR") == str(data_dir) \
-                or env.get("SDL_ARCHIVE_DIR") == str(data_dir / "archive"):  # fmt: skip
+        if (
+            str(data_dir) in cmdline
+            or env.get("SDL_DATA_DIR") == str(data_dir)
+            or env.get("SDL_ARCHIVE_DIR") == str(data_dir / "archive")
+        ):
             found.append(f"{proc.pid}: {cmdline}")
     return found
 
@@ -249,15 +256,17 @@ def test_a_user_named_postgres_is_not_the_database_server(platform: RunningPlatf
 
     client = logged_in(platform, "postgres")
     assert client.spawn("postgres", {"profile": "small"}).status_code in (201, 202)
-    server = next(p for p in psutil.process_iter()
-                  if _env(p).get("JUPYTERHUB_USER") == "postgres")  # fmt: skip
+    server = next(p for p in psutil.process_iter() if _env(p).get("JUPYTERHUB_USER") == "postgres")
     postmaster = psutil.Process(EmbeddedPostgres(platform.data_dir).running().pid)
     assert server.username().startswith("sdl-postgres-"), server.username()
     assert postmaster.username() == SYSTEM_USER != server.username()
     assert server.uids().real != postmaster.uids().real
     socket_dir = EmbeddedPostgres(platform.data_dir).running().socket_dir
-    peek = subprocess.run(["runuser", "-u", server.username(), "--", "ls", str(socket_dir)],
-                          capture_output=True, text=True)  # fmt: skip
+    peek = subprocess.run(
+        ["runuser", "-u", server.username(), "--", "ls", str(socket_dir)],
+        capture_output=True,
+        text=True,
+    )
     assert peek.returncode != 0 and "Permission denied" in peek.stderr
     assert client.api("DELETE", "/users/postgres/server").status_code in (202, 204)
 
@@ -282,6 +291,7 @@ def test_hub_database_and_logs_are_private_to_the_platform(platform: RunningPlat
         assert path.stat().st_mode & 0o777 == mode, f"{path}: {oct(path.stat().st_mode)}"
     for path in private:  # what a workspace sees: another OS user, not root
         if path.is_file():
-            peek = subprocess.run(["runuser", "-u", "nobody", "--", "cat", str(path)],
-                                  capture_output=True, text=True)  # fmt: skip
+            peek = subprocess.run(
+                ["runuser", "-u", "nobody", "--", "cat", str(path)], capture_output=True, text=True
+            )
             assert peek.returncode != 0 and "Permission denied" in peek.stderr, path

@@ -52,8 +52,11 @@ def test_file_merges_over_defaults(tmp_path: Path) -> None:
 def test_environment_overrides_file_secrets(tmp_path: Path) -> None:
     config = tmp_path / "sdl.yaml"
     config.write_text("auth:\n  shared_password: from-file\n  admin_users: [ada]\n")
-    environ = {"SDL_SHARED_PASSWORD": "from-env", "SDL_ADMIN_USERS": "bo, cy",
-               "SDL_ADMIN_PASSWORD": "x" * 32}  # fmt: skip
+    environ = {
+        "SDL_SHARED_PASSWORD": "from-env",
+        "SDL_ADMIN_USERS": "bo, cy",
+        "SDL_ADMIN_PASSWORD": "x" * 32,
+    }
     settings = load_settings(config, environ=environ)
     assert settings.auth.shared_password == "from-env"
     assert settings.auth.admin_users == ["bo", "cy"]
@@ -132,14 +135,20 @@ def test_kubernetes_keeps_the_shared_password_unless_told_otherwise() -> None:
 @pytest.mark.parametrize(
     ("environ", "expected"),
     [
-        ({"SDL_ADMIN_PASSWORD": "short-admin-pw"}, "auth.admin_password: must be at least 32 "
-         "characters, not 14"),
-        ({"SDL_SHARED_PASSWORD": "short"}, "auth.shared_password: must be at least 8 "
-         "characters, not 5"),
-        ({"SDL_SHARED_PASSWORD": "s" * 40, "SDL_ADMIN_PASSWORD": "s" * 40},
-         "auth: shared_password and admin_password must differ"),
+        (
+            {"SDL_ADMIN_PASSWORD": "short-admin-pw"},
+            "auth.admin_password: must be at least 32 characters, not 14",
+        ),
+        (
+            {"SDL_SHARED_PASSWORD": "short"},
+            "auth.shared_password: must be at least 8 characters, not 5",
+        ),
+        (
+            {"SDL_SHARED_PASSWORD": "s" * 40, "SDL_ADMIN_PASSWORD": "s" * 40},
+            "auth: shared_password and admin_password must differ",
+        ),
     ],
-)  # fmt: skip
+)
 def test_short_passwords_are_settings_errors(environ: dict[str, str], expected: str) -> None:
     with pytest.raises(SettingsError) as raised:
         load_settings(None, environ=environ)

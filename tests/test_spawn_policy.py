@@ -48,10 +48,14 @@ def test_unknown_profile_and_extra_keys_are_refused() -> None:
 
 SLUGS = {p.slug for p in CATALOG.available_to(STUDENT)}
 values = st.one_of(
-    st.text(max_size=300), st.integers(), st.floats(), st.none(), st.booleans(),
+    st.text(max_size=300),
+    st.integers(),
+    st.floats(),
+    st.none(),
+    st.booleans(),
     st.lists(st.text(max_size=20), max_size=3),
     st.dictionaries(st.text(max_size=5), st.text(max_size=5)),
-)  # fmt: skip
+)
 
 
 @given(st.dictionaries(st.text(max_size=30), values, max_size=4))

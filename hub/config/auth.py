@@ -33,8 +33,11 @@ LOGIN_MODES = {
 def apply_auth(ctx: HubContext, c: Config) -> None:
     auth = ctx.settings.auth
     c.Authenticator.admin_users = set(auth.admin_users)
-    steps = {"first-use": apply_first_use, "shared-password": apply_shared_password,
-             "oidc": apply_oidc}  # fmt: skip
+    steps = {
+        "first-use": apply_first_use,
+        "shared-password": apply_shared_password,
+        "oidc": apply_oidc,
+    }
     steps[auth.type](ctx, c)
     apply_login_page(ctx, c)
 
@@ -114,8 +117,11 @@ def discover(oidc: OidcSettings) -> dict[str, str]:
         raise SettingsError(
             f"auth.oidc.issuer: cannot read the discovery document at {url}: {exc}"
         ) from exc
-    missing = [k for k in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint")
-               if k not in document]  # fmt: skip
+    missing = [
+        k
+        for k in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint")
+        if k not in document
+    ]
     if missing:
         raise SettingsError(f"auth.oidc.issuer: {url} lacks {', '.join(missing)}")
     return document

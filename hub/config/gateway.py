@@ -33,17 +33,27 @@ def apply_gateway(ctx: HubContext, c: Config) -> None:
     service = {
         "name": SERVICE_NAME,
         "url": f"http://127.0.0.1:{http_port}",
-        "command": [sys.executable, "-m", "hub.gateway",
-                    "--port", str(http_port), "--tcp-port", str(tcp_port),
-                    # this config is loaded in the hub process: the gateway ends with it
-                    "--hub-pid", str(os.getpid())],
+        "command": [
+            sys.executable,
+            "-m",
+            "hub.gateway",
+            "--port",
+            str(http_port),
+            "--tcp-port",
+            str(tcp_port),
+            # this config is loaded in the hub process: the gateway ends with it
+            "--hub-pid",
+            str(os.getpid()),
+        ],
         # SDL_ARCHIVE_DIR: `sdl up` reaps processes with this marker when it stops
-        "environment": {"SDL_DATA_DIR": str(ctx.data_dir),
-                        "SDL_ARCHIVE_DIR": str(ctx.settings.archive)},
+        "environment": {
+            "SDL_DATA_DIR": str(ctx.data_dir),
+            "SDL_ARCHIVE_DIR": str(ctx.settings.archive),
+        },
         "api_token": token,  # also how the hub's post-stop hook authenticates to it
         "display": False,
         "oauth_no_confirm": True,
-    }  # fmt: skip
+    }
     c.JupyterHub.services = [*earlier(c.JupyterHub, "services", []), service]
     roles = with_role_scopes(earlier(c.JupyterHub, "load_roles", []), "user", ACCESS_SCOPE)
     # a server's token may also read its user's groups: group quotas decide Dask limits
@@ -75,10 +85,13 @@ def apply_kube_gateway_client(ctx: HubContext, c: Config) -> None:
 
     dask = ctx.settings.dask
     token = next(
-        (service.get("api_token") for service in earlier(c.JupyterHub, "services", [])
-         if service.get("name") == SERVICE_NAME),
+        (
+            service.get("api_token")
+            for service in earlier(c.JupyterHub, "services", [])
+            if service.get("name") == SERVICE_NAME
+        ),
         None,
-    )  # fmt: skip
+    )
     if not dask.enabled or not token:
         return
     api = gateway_chart_name(ctx.settings.kubernetes, "api")

@@ -48,8 +48,11 @@ def apply_workshops(ctx: HubContext, c: Config) -> None:
         "oauth_no_confirm": True,
         "display": True,
     }
-    role = {"name": f"{SERVICE_NAME}-service", "scopes": list(SERVICE_SCOPES),
-            "services": [SERVICE_NAME]}  # fmt: skip
+    role = {
+        "name": f"{SERVICE_NAME}-service",
+        "scopes": list(SERVICE_SCOPES),
+        "services": [SERVICE_NAME],
+    }
     c.JupyterHub.services = [*earlier(c.JupyterHub, "services", []), service]
     roles = with_role_scopes(earlier(c.JupyterHub, "load_roles", []), "user", ACCESS)
     # a server's own token may fetch its user's materials (GET api/materials)

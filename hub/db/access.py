@@ -81,8 +81,10 @@ def forbid_large_objects(engine: sa.Engine) -> None:
 
     def step() -> None:
         with engine.begin() as conn:
-            if any(conn.execute(_PUBLIC_MAY_CREATE, {"f": f"pg_catalog.{f}"}).scalar()
-                   for f in LARGE_OBJECT_CREATORS):  # fmt: skip
+            if any(
+                conn.execute(_PUBLIC_MAY_CREATE, {"f": f"pg_catalog.{f}"}).scalar()
+                for f in LARGE_OBJECT_CREATORS
+            ):
                 conn.execute(sa.text(f"REVOKE EXECUTE ON FUNCTION {functions} FROM PUBLIC"))
 
     _retry_race(step)

@@ -125,11 +125,21 @@ class EmbeddedPostgres:
         self.pgdata.chmod(0o700)
         self._own(self.pgdata)
         result = subprocess.run(
-            [str(pgserver_bin_dir() / "initdb"), "-D", str(self.pgdata), "-U", SUPERUSER,
-             "--encoding=UTF8", "--locale=C", "--auth-local=trust",
-             "--auth-host=scram-sha-256"],
-            capture_output=True, text=True, **self._run_as(),
-        )  # fmt: skip
+            [
+                str(pgserver_bin_dir() / "initdb"),
+                "-D",
+                str(self.pgdata),
+                "-U",
+                SUPERUSER,
+                "--encoding=UTF8",
+                "--locale=C",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            ],
+            capture_output=True,
+            text=True,
+            **self._run_as(),
+        )
         if result.returncode != 0:
             raise DatabaseError(f"initdb failed in {self.pgdata}:\n{result.stderr.strip()}")
         (self.pgdata / "pg_hba.conf").write_text(PG_HBA.format(superuser=SUPERUSER))
@@ -138,13 +148,24 @@ class EmbeddedPostgres:
     # -- running --------------------------------------------------------------------
     def command(self, port: int) -> list[str]:
         return [
-            str(pgserver_bin_dir() / "postgres"), "-D", str(self.pgdata),
-            "-h", "127.0.0.1", "-p", str(port), "-k", str(self.socket_dir),
-            "-c", "password_encryption=scram-sha-256",
-            "-c", f"max_connections={self.max_connections}",
-            "-c", f"reserved_connections={self.reserved_connections}",
-            "-c", f"superuser_reserved_connections={SUPERUSER_RESERVED_CONNECTIONS}",
-        ]  # fmt: skip
+            str(pgserver_bin_dir() / "postgres"),
+            "-D",
+            str(self.pgdata),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-k",
+            str(self.socket_dir),
+            "-c",
+            "password_encryption=scram-sha-256",
+            "-c",
+            f"max_connections={self.max_connections}",
+            "-c",
+            f"reserved_connections={self.reserved_connections}",
+            "-c",
+            f"superuser_reserved_connections={SUPERUSER_RESERVED_CONNECTIONS}",
+        ]
 
     def running(self) -> Running | None:
         """The server on this data dir, if one runs (started by us or by `sdl up`)."""
@@ -168,9 +189,12 @@ class EmbeddedPostgres:
         with private_file(self.log_file).open("ab") as log:
             self._own(self.log_file)
             proc = subprocess.Popen(
-                self.command(port), stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, **self._run_as(),
-            )  # fmt: skip
+                self.command(port),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                **self._run_as(),
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:

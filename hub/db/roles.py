@@ -85,9 +85,11 @@ def login_fingerprint(role: str, password: str, group: str, connection_limit: in
     stretched, so it gives nothing away; admin-chosen passwords are never fingerprinted.
     """
     digest = hashlib.pbkdf2_hmac(
-        "sha256", f"{password}\0{group}\0{int(connection_limit)}".encode(),
-        f"sdl-login:{role}".encode(), 1000,
-    )  # fmt: skip
+        "sha256",
+        f"{password}\0{group}\0{int(connection_limit)}".encode(),
+        f"sdl-login:{role}".encode(),
+        1000,
+    )
     return _FINGERPRINT.format(digest.hex()[:32])
 
 
@@ -112,9 +114,11 @@ def _ensure_login(
     with engine.begin() as conn:
         found = conn.execute(_CURRENT, {"r": role, "g": group}).first()
         if (
-            found is not None and mark and _is_current(found, connection_limit, mark)
+            found is not None
+            and mark
+            and _is_current(found, connection_limit, mark)
             and _password_is(conn, found, role, password)
-        ):  # fmt: skip
+        ):
             return
         verb = "ALTER" if found is not None else "CREATE"
         # Role options cannot be bound parameters: the password was checked above and
@@ -143,11 +147,13 @@ _CURRENT = sa.text(
 
 def _is_current(row: Any, connection_limit: int, fingerprint: str) -> bool:
     return (
-        row.rolcanlogin and row.rolinherit and row.member
+        row.rolcanlogin
+        and row.rolinherit
+        and row.member
         and not (row.rolsuper or row.rolcreatedb or row.rolcreaterole)
         and row.rolconnlimit == int(connection_limit)
         and row.comment == fingerprint
-    )  # fmt: skip
+    )
 
 
 def _password_is(conn: sa.Connection, row: Any, role: str, password: str) -> bool:
@@ -178,8 +184,9 @@ def scram_verifies(verifier: str | None, password: str) -> bool:
     if match is None:
         return False
     iterations, salt, stored_key, server_key = (
-        int(match[1]), *(base64.b64decode(part) for part in match.group(2, 3, 4)),
-    )  # fmt: skip
+        int(match[1]),
+        *(base64.b64decode(part) for part in match.group(2, 3, 4)),
+    )
     salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
     client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
     server = hmac.new(salted, b"Server Key", hashlib.sha256).digest()

@@ -77,12 +77,14 @@ class SdlHubAuthenticator(JupyterHubAuthenticator):
         state = secrets.token_urlsafe(16)
         prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/").rstrip("/")
         self._pending_logins[state] = prefix + str(request.rel_url)
-        query = urlencode({
-            "client_id": os.environ["JUPYTERHUB_CLIENT_ID"],
-            "redirect_uri": os.environ["JUPYTERHUB_OAUTH_CALLBACK_URL"],
-            "response_type": "code",
-            "state": state,
-        })  # fmt: skip
+        query = urlencode(
+            {
+                "client_id": os.environ["JUPYTERHUB_CLIENT_ID"],
+                "redirect_uri": os.environ["JUPYTERHUB_OAUTH_CALLBACK_URL"],
+                "response_type": "code",
+                "state": state,
+            }
+        )
         hub = os.environ.get("JUPYTERHUB_BASE_URL", "/").rstrip("/")
         redirect = web.HTTPFound(f"{hub}/hub/api/oauth2/authorize?{query}")
         # binds the login to this browser (no login CSRF)
@@ -111,8 +113,9 @@ class SdlHubAuthenticator(JupyterHubAuthenticator):
             token = (await response.json())["access_token"]
         user = await self.user_for_token(token)
         done = web.HTTPFound(next_url)
-        done.set_cookie(self.cookie_name, self.cache.put(user), max_age=self.cache_max_age * 2,
-                        httponly=True)  # fmt: skip
+        done.set_cookie(
+            self.cookie_name, self.cache.put(user), max_age=self.cache_max_age * 2, httponly=True
+        )
         done.del_cookie(STATE_COOKIE, path=next_url.split("/clusters/")[0] or "/")
         raise done
 

@@ -40,15 +40,21 @@ def cluster_options(provider: LimitsProvider) -> Callable[[Any], Options]:
         limits = provider(user.name, user.groups)
         return Options(
             Integer(
-                "worker_cores", default=limits.worker_cores, min=1,
-                max=limits.worker_max_cores, label="Worker cores",
+                "worker_cores",
+                default=limits.worker_cores,
+                min=1,
+                max=limits.worker_max_cores,
+                label="Worker cores",
             ),
             Float(
-                "worker_memory", default=float(limits.worker_memory_gib), min=0.25,
-                max=float(limits.worker_max_memory_gib), label="Worker memory (GiB)",
+                "worker_memory",
+                default=float(limits.worker_memory_gib),
+                min=0.25,
+                max=float(limits.worker_max_memory_gib),
+                label="Worker memory (GiB)",
             ),
             handler=_to_cluster_config,
-        )  # fmt: skip
+        )
 
     return options_for
 

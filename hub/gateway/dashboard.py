@@ -23,10 +23,21 @@ from dask_gateway_server.models import ClusterStatus
 # headers never relayed: hop-by-hop ones, and the caller's credentials (the dashboard
 # runs as the cluster's owner, who must never receive an admin's token)
 _DROP = {
-    "authorization", "cookie", "host", "connection", "keep-alive", "transfer-encoding",
-    "upgrade", "te", "trailer", "proxy-authorization", "proxy-authenticate",
-    "content-length", "content-encoding", "set-cookie",
-}  # fmt: skip
+    "authorization",
+    "cookie",
+    "host",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "content-length",
+    "content-encoding",
+    "set-cookie",
+}
 
 
 def _relay_headers(headers: Any) -> dict[str, str]:
@@ -71,15 +82,19 @@ class DashboardRoutes(Backend):
             raise web.HTTPServiceUnavailable(reason=f"Cluster {name} has no dashboard now")
         target = f"{cluster.dashboard_address}/{request.match_info.get('tail', '')}"
         if request.query_string:
-            query = "&".join(p for p in request.query_string.split("&")
-                             if not p.startswith("token="))  # fmt: skip
+            query = "&".join(
+                p for p in request.query_string.split("&") if not p.startswith("token=")
+            )
             target += f"?{query}" if query else ""
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return await self._relay_websocket(request, target)
         async with self.session.request(
-            request.method, target, headers=_relay_headers(request.headers),
-            data=await request.read(), allow_redirects=False,
-        ) as upstream:  # fmt: skip
+            request.method,
+            target,
+            headers=_relay_headers(request.headers),
+            data=await request.read(),
+            allow_redirects=False,
+        ) as upstream:
             body = await upstream.read()
             return web.Response(
                 status=upstream.status, body=body, headers=_relay_headers(upstream.headers)
@@ -105,8 +120,10 @@ class DashboardRoutes(Backend):
                     else:
                         break
 
-            tasks = [asyncio.ensure_future(pump(client, upstream)),
-                     asyncio.ensure_future(pump(upstream, client))]  # fmt: skip
+            tasks = [
+                asyncio.ensure_future(pump(client, upstream)),
+                asyncio.ensure_future(pump(upstream, client)),
+            ]
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in tasks:
                 task.cancel()

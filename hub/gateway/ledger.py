@@ -45,15 +45,23 @@ class Segment:
 
 
 def sized(
-    username: str, cluster: str, workers: int, worker_cores: float, worker_memory: int,
+    username: str,
+    cluster: str,
+    workers: int,
+    worker_cores: float,
+    worker_memory: int,
     started_at: datetime,
-) -> Segment:  # fmt: skip
+) -> Segment:
     """An open segment for `workers` workers of the given size."""
     workers = max(0, int(workers))
     return Segment(
-        username, cluster, workers, workers * float(worker_cores),
-        workers * int(worker_memory), started_at,
-    )  # fmt: skip
+        username,
+        cluster,
+        workers,
+        workers * float(worker_cores),
+        workers * int(worker_memory),
+        started_at,
+    )
 
 
 def resized(current: Segment, new: Segment) -> list[Segment]:
@@ -144,8 +152,15 @@ class UsageLedger:
         settings, record = self.settings, self.recorder
 
         def write() -> None:
-            record(settings, segment.username, segment.cluster, segment.cores,
-                   segment.memory, segment.started_at, segment.stopped_at)  # fmt: skip
+            record(
+                settings,
+                segment.username,
+                segment.cluster,
+                segment.cores,
+                segment.memory,
+                segment.started_at,
+                segment.stopped_at,
+            )
 
         self._submit(write)
 
@@ -177,10 +192,21 @@ class UsageLedger:
 
         for row in settings_store(self.settings).usage_records(limit=10_000):
             if row.kind == "dask-cluster" and row.stopped_at is None:
-                self.log.info("Closing usage of cluster %s of %s, left open at %s",
-                              row.name, row.username, row.last_seen)  # fmt: skip
-                self.recorder(self.settings, row.username, row.name, row.cpu, row.memory,
-                              row.started_at, max(row.started_at, row.last_seen))  # fmt: skip
+                self.log.info(
+                    "Closing usage of cluster %s of %s, left open at %s",
+                    row.name,
+                    row.username,
+                    row.last_seen,
+                )
+                self.recorder(
+                    self.settings,
+                    row.username,
+                    row.name,
+                    row.cpu,
+                    row.memory,
+                    row.started_at,
+                    max(row.started_at, row.last_seen),
+                )
 
 
 async def _cancelled(task: asyncio.Task[None] | None) -> None:
@@ -225,9 +251,11 @@ class UsageSettingsMixin(Backend):
     def ledger(self) -> UsageLedger:
         if not hasattr(self, "_ledger"):
             self._ledger = UsageLedger(
-                self.usage_settings, self.usage_recorder, self.usage_refresh_period,
+                self.usage_settings,
+                self.usage_recorder,
+                self.usage_refresh_period,
                 self.log,
-            )  # fmt: skip
+            )
         return self._ledger
 
 

@@ -76,6 +76,9 @@ class DBUsageMixin(UsageSettingsMixin, DBBackendBase):
             return
         config = cluster.config
         self.ledger.observe(
-            cluster.username, cluster.name, int(cluster.count or 0),
-            float(config["worker_cores"]), int(config["worker_memory"]),
-        )  # fmt: skip
+            cluster.username,
+            cluster.name,
+            int(cluster.count or 0),
+            float(config["worker_cores"]),
+            int(config["worker_memory"]),
+        )

@@ -124,8 +124,11 @@ class UserLimitsMixin(Backend):
             if msg["count"] > most:
                 self.log.info(
                     "Cluster %s of %s asked for %d workers; the user's limits allow %d",
-                    cluster_name, owner, msg["count"], most,
-                )  # fmt: skip
+                    cluster_name,
+                    owner,
+                    msg["count"],
+                    most,
+                )
                 msg = {**msg, "count": most}
             self._pending_counts()[cluster_name] = int(msg["count"])
         await super().on_cluster_heartbeat(cluster_name, msg)

@@ -92,13 +92,19 @@ def fit_table(fit: NodeFit) -> Table:
     help="Node capacity as CPU,MEMORY, e.g. 16,64Gi (the machine type's size).",
 )
 @click.option(
-    "--daemonset-cpu", default=0.1, show_default=True, type=float,
+    "--daemonset-cpu",
+    default=0.1,
+    show_default=True,
+    type=float,
     help="CPU requested on every node by DaemonSets (CNI, kube-proxy, image puller).",
-)  # fmt: skip
+)
 @click.option(
-    "--daemonset-memory", default="256Mi", show_default=True, callback=_size,
+    "--daemonset-memory",
+    default="256Mi",
+    show_default=True,
+    callback=_size,
     help="Memory requested on every node by DaemonSets.",
-)  # fmt: skip
+)
 @click.option("--yaml", "as_yaml", is_flag=True, help="Print profile fields as YAML instead.")
 def fit(
     node: tuple[float, int], daemonset_cpu: float, daemonset_memory: int, as_yaml: bool

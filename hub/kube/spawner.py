@@ -195,9 +195,12 @@ class SdlKubeSpawner(KubeSpawner):
             )
         except Exception as exc:  # the quota database is away: the spawn goes on
             self.log.warning(
-                "Home PVC of %s gets the configured %s: the quota database did not answer "
-                "(%s: %s)", requester.name, configured, type(exc).__name__, exc,
-            )  # fmt: skip
+                "Home PVC of %s gets the configured %s: the quota database did not answer (%s: %s)",
+                requester.name,
+                configured,
+                type(exc).__name__,
+                exc,
+            )
             return configured
         if size and requester.admin and settings.quotas.exempt_admins:
             size = max(size, parse_size(configured))  # quotas never shrink an exempt admin

@@ -45,8 +45,9 @@ async def poll_forever(ctx: ServiceContext, api_url: str, token: str) -> None:
     interval = ctx.settings.quotas.poll_interval
     while True:
         try:
-            running = await poll_once(ctx.store, ctx.hub, api_url, token, ctx.catalog,
-                                      grace=2 * interval)  # fmt: skip
+            running = await poll_once(
+                ctx.store, ctx.hub, api_url, token, ctx.catalog, grace=2 * interval
+            )
             log.debug("polled the hub: %d servers running", running)
         except Exception:
             log.exception("usage poll failed; retrying in %.0fs", interval)
@@ -86,9 +87,10 @@ async def serve() -> None:
     app.listen(bind.port or 10101, host, xheaders=True)
     log.info("quota service on %s%s", bind.geturl().rstrip("/"), prefix)
     tasks = [
-        asyncio.create_task(poll_forever(ctx, os.environ["JUPYTERHUB_API_URL"],
-                                         os.environ["JUPYTERHUB_API_TOKEN"])),
-    ]  # fmt: skip
+        asyncio.create_task(
+            poll_forever(ctx, os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
+        ),
+    ]
     if settings.mode == "local":
         tasks.append(asyncio.create_task(scan_forever(ctx)))
     await asyncio.gather(*tasks)
@@ -96,9 +98,10 @@ async def serve() -> None:
 
 def main() -> None:
     logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr,
+        level=logging.INFO,
+        stream=sys.stderr,
         format="[%(levelname)1.1s %(asctime)s quotas] %(message)s",
-    )  # fmt: skip
+    )
     asyncio.run(serve())
 
 

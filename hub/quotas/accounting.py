@@ -101,9 +101,13 @@ def servers_seen(users: Sequence[dict[str, Any]], catalog: ProfileCatalog) -> li
 
 
 async def poll_once(
-    store: QuotaStore, hub: HubUsers, api_url: str, token: str, catalog: ProfileCatalog,
+    store: QuotaStore,
+    hub: HubUsers,
+    api_url: str,
+    token: str,
+    catalog: ProfileCatalog,
     grace: float,
-) -> int:  # fmt: skip
+) -> int:
     """One poll: refresh the user list, record sessions; returns running servers."""
     users = await fetch_users(api_url, token)
     seen = servers_seen(users, catalog)

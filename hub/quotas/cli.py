@@ -60,17 +60,27 @@ def _reports(settings: Settings, store: QuotaStore, only: str | None = None) -> 
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def quota_get(
-    settings: Settings, config_file: Path | None, kind: str | None, name: str | None,
+    settings: Settings,
+    config_file: Path | None,
+    kind: str | None,
+    name: str | None,
     as_json: bool,
-) -> None:  # fmt: skip
+) -> None:
     """Show policies: all, one kind (group/user), or one (KIND NAME)."""
     with _store(settings) as store:
         rows = store.policies(kind, [name] if name else None)
     if name and not rows:
         raise click.ClickException(f"no policy for {kind} {name!r} (it inherits everything)")
     if as_json:
-        click.echo(json.dumps([{"kind": r.kind, "name": r.name, "policy": r.policy.to_json()}
-                               for r in rows.values()], indent=2))  # fmt: skip
+        click.echo(
+            json.dumps(
+                [
+                    {"kind": r.kind, "name": r.name, "policy": r.policy.to_json()}
+                    for r in rows.values()
+                ],
+                indent=2,
+            )
+        )
         return
     click.echo(f"defaults: {_summary(settings.quotas.defaults.set_fields()) or 'unlimited'}")
     for row in rows.values():
@@ -84,9 +94,13 @@ def quota_get(
 @click.argument("assignments", nargs=-1, required=True)
 @click.option("--replace", is_flag=True, help="Start from an empty policy, not the current one.")
 def quota_set(
-    settings: Settings, config_file: Path | None, kind: str, name: str,
-    assignments: tuple[str, ...], replace: bool,
-) -> None:  # fmt: skip
+    settings: Settings,
+    config_file: Path | None,
+    kind: str,
+    name: str,
+    assignments: tuple[str, ...],
+    replace: bool,
+) -> None:
     """Set fields of a group's or user's policy: FIELD=VALUE ...
 
     VALUE `unlimited` lifts a limit; `inherit` removes the field so the level below
@@ -119,10 +133,17 @@ def quota_explain(
         report = _reports(settings, store, user)[0]
         if groups:
             q = settings.quotas
-            report = build_reports(store, [(user, list(groups), report.admin)], q.defaults,
-                                   q.budget_window_days, q.exempt_admins)[0]  # fmt: skip
-    click.echo(f"{user}: groups {', '.join(report.groups) or '(none)'}"
-               + (" (admin: exempt from quotas)" if report.exempt else ""))  # fmt: skip
+            report = build_reports(
+                store,
+                [(user, list(groups), report.admin)],
+                q.defaults,
+                q.budget_window_days,
+                q.exempt_admins,
+            )[0]
+    click.echo(
+        f"{user}: groups {', '.join(report.groups) or '(none)'}"
+        + (" (admin: exempt from quotas)" if report.exempt else "")
+    )
     for line in report.policy.explain():
         click.echo(f"  {line}")
     click.echo(f"  usage: {_usage(report)}")

@@ -101,8 +101,10 @@ def home_size(home: Path, timeout: float = 120) -> int:
     try:
         out = subprocess.run(
             ["du", "-s", "-B1", "--one-file-system", str(home)],
-            capture_output=True, text=True, timeout=timeout,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         return int(out.stdout.split()[0])
     except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
         total = 0

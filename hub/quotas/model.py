@@ -232,8 +232,9 @@ def group_level(
     if candidates:
         return combine_groups(name, candidates)
     ceiling = Effective(default, "default")
-    workshops = _group_candidates(name, [g for g in member_of if is_workshop_group(g)],
-                                  group_policies)  # fmt: skip
+    workshops = _group_candidates(
+        name, [g for g in member_of if is_workshop_group(g)], group_policies
+    )
     if not workshops:
         return ceiling
     asked = combine_groups(name, workshops)

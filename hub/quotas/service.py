@@ -61,8 +61,9 @@ class ServiceContext:
         if names is not None:
             users = [u for u in users if u[0] in names]
         q = self.settings.quotas
-        return build_reports(self.store, users, q.defaults, q.budget_window_days,
-                             q.exempt_admins, self.hub.running())  # fmt: skip
+        return build_reports(
+            self.store, users, q.defaults, q.budget_window_days, q.exempt_admins, self.hub.running()
+        )
 
     def report(self, name: str, fallback: dict[str, Any] | None = None) -> UserReport:
         found = self.reports([name])
@@ -71,8 +72,9 @@ class ServiceContext:
         model = fallback or {"groups": [], "admin": False}
         user = (name, model.get("groups", []), bool(model.get("admin")))
         q = self.settings.quotas
-        return build_reports(self.store, [user], q.defaults, q.budget_window_days,
-                             q.exempt_admins)[0]  # fmt: skip
+        return build_reports(self.store, [user], q.defaults, q.budget_window_days, q.exempt_admins)[
+            0
+        ]
 
     def groups(self) -> dict[str, tuple[Any, int]]:
         members: dict[str, int] = dict.fromkeys(self.settings.groups, 0)
@@ -82,8 +84,10 @@ class ServiceContext:
         rows = self.store.policies("group")
         for _, name in rows:
             members.setdefault(name, 0)
-        return {g: (rows[("group", g)].policy if ("group", g) in rows else None, n)
-                for g, n in members.items()}  # fmt: skip
+        return {
+            g: (rows[("group", g)].policy if ("group", g) in rows else None, n)
+            for g, n in members.items()
+        }
 
 
 def _has_scope(model: dict[str, Any], scope: str) -> bool:
@@ -107,9 +111,10 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
         user = self.current_user
         if not user:
             raise web.HTTPError(
-                403, "not authorised: log in to the hub, or use a token with "
+                403,
+                "not authorised: log in to the hub, or use a token with "
                 "access:services!service=quotas",
-            )  # fmt: skip
+            )
         return user
 
     def can_read_all(self, user: dict[str, Any]) -> bool:
@@ -175,11 +180,13 @@ class UsageApi(ApiHandler):
         user = self.who()
         self.require_read(user)
         reports = await self.db(self.ctx.reports)
-        self.send({
-            "window_days": self.ctx.settings.quotas.budget_window_days,
-            "users": {r.name: r.to_json()["usage"] for r in reports},
-            "over_budget": sorted(r.name for r in reports if r.over_budget and not r.exempt),
-        })  # fmt: skip
+        self.send(
+            {
+                "window_days": self.ctx.settings.quotas.budget_window_days,
+                "users": {r.name: r.to_json()["usage"] for r in reports},
+                "over_budget": sorted(r.name for r in reports if r.over_budget and not r.exempt),
+            }
+        )
 
 
 class PoliciesApi(ApiHandler):
@@ -200,8 +207,13 @@ class PoliciesApi(ApiHandler):
 
     @staticmethod
     def _row(row: Any) -> dict[str, Any]:
-        return {"kind": row.kind, "name": row.name, "policy": row.policy.to_json(),
-                "updated_at": row.updated_at.isoformat(), "updated_by": row.updated_by}  # fmt: skip
+        return {
+            "kind": row.kind,
+            "name": row.name,
+            "policy": row.policy.to_json(),
+            "updated_at": row.updated_at.isoformat(),
+            "updated_by": row.updated_by,
+        }
 
     async def put(self, kind: str, name: str) -> None:
         user = self.who()
@@ -247,8 +259,13 @@ class ConsolePage(HtmlHandler):
         self.require_read(user)
         reports = await self.db(self.ctx.reports)
         groups = await self.db(self.ctx.groups)
-        body = pages.console(reports, groups, self.ctx.settings.quotas.defaults,
-                             self.ctx.prefix, self.can_write(user))  # fmt: skip
+        body = pages.console(
+            reports,
+            groups,
+            self.ctx.settings.quotas.defaults,
+            self.ctx.prefix,
+            self.can_write(user),
+        )
         self.render_page("Quotas — admin console", body)
 
 
@@ -262,8 +279,16 @@ class EditPage(HtmlHandler):
         if kind == "user":
             report = await self.db(self.ctx.report, name)
             explanation = report.policy.explain()
-        body = pages.edit_form(kind, name, policy, explanation, self.xsrf_form_html(),
-                               self.request.path, self.can_write(user), error)  # fmt: skip
+        body = pages.edit_form(
+            kind,
+            name,
+            policy,
+            explanation,
+            self.xsrf_form_html(),
+            self.request.path,
+            self.can_write(user),
+            error,
+        )
         self.render_page(f"Quota policy: {kind} {name}", body)
 
     @web.authenticated

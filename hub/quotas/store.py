@@ -113,11 +113,14 @@ class QuotaStore:
             rows = conn.execute(sa.text(query + " ORDER BY kind, name"), params).all()
         return {
             (r.kind, r.name): PolicyRow(
-                r.kind, r.name, parse_policy(r.policy, f"{r.kind} {r.name}"),
-                r.updated_at, r.updated_by,
+                r.kind,
+                r.name,
+                parse_policy(r.policy, f"{r.kind} {r.name}"),
+                r.updated_at,
+                r.updated_by,
             )
             for r in rows
-        }  # fmt: skip
+        }
 
     def set_policy(self, kind: str, name: str, policy: Policy, by: str = "") -> None:
         with self.engine.begin() as conn:
@@ -128,9 +131,13 @@ class QuotaStore:
                     "ON CONFLICT (kind, name) DO UPDATE SET policy = EXCLUDED.policy, "
                     "updated_at = now(), updated_by = EXCLUDED.updated_by"
                 ),
-                {"kind": _kind(kind), "name": _name(name), "by": by,
-                 "policy": json.dumps(policy.to_json())},
-            )  # fmt: skip
+                {
+                    "kind": _kind(kind),
+                    "name": _name(name),
+                    "by": by,
+                    "policy": json.dumps(policy.to_json()),
+                },
+            )
 
     def delete_policy(self, kind: str, name: str) -> bool:
         with self.engine.begin() as conn:
@@ -236,9 +243,16 @@ class QuotaStore:
                     "cpu = EXCLUDED.cpu, memory = EXCLUDED.memory, "
                     "stopped_at = EXCLUDED.stopped_at, last_seen = EXCLUDED.last_seen"
                 ),
-                {"username": username, "name": cluster, "cpu": cores, "memory": memory,
-                 "started_at": started_at, "stopped_at": stopped_at, "now": now},
-            )  # fmt: skip
+                {
+                    "username": username,
+                    "name": cluster,
+                    "cpu": cores,
+                    "memory": memory,
+                    "started_at": started_at,
+                    "stopped_at": stopped_at,
+                    "now": now,
+                },
+            )
 
     def add_usage(self, record: UsageRecord) -> None:
         """Insert one finished or running record as it is (imports, tests)."""

@@ -77,11 +77,24 @@ def ensure_user_account(account: str, username: str, home: Path) -> pwd.struct_p
     if entry is not None:
         check_user_account(entry, username)
         if entry.pw_gecos == "":  # a legacy account: mark it, so the next check is exact
-            subprocess.run(["usermod", "--comment", account_comment(username), account],
-                           check=True, capture_output=True)  # fmt: skip
+            subprocess.run(
+                ["usermod", "--comment", account_comment(username), account],
+                check=True,
+                capture_output=True,
+            )
         return entry
-    command = ["useradd", "--user-group", "--shell", "/bin/bash", "--home-dir", str(home),
-               "--no-create-home", "--comment", account_comment(username), account]  # fmt: skip
+    command = [
+        "useradd",
+        "--user-group",
+        "--shell",
+        "/bin/bash",
+        "--home-dir",
+        str(home),
+        "--no-create-home",
+        "--comment",
+        account_comment(username),
+        account,
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0 and "already exists" not in result.stderr:
         raise AccountError(f"useradd {account} failed: {result.stderr.strip()}")

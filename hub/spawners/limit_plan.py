@@ -81,7 +81,7 @@ def common_gaps(
         (gpus > 0 and not have_gpus, f"{gpus} GPU(s): not given (no GPU on this machine)"),
         (gpus > 0 and have_gpus, f"{gpus} GPU(s): not assigned (GPUs are shared by all servers)"),
         (gpus <= 0 and have_gpus, "no GPU: not enforced (this machine's GPUs are not hidden)"),
-    ]  # fmt: skip
+    ]
     return [sentence for applies, sentence in checks if applies]
 
 

@@ -97,9 +97,15 @@ class ResourceLimiter:
         return NoopLimiter(parent, problem) if problem else limiter
 
     def prepare(
-        self, name: str, *, cpu_limit: float, mem_limit: int, cpu_guarantee: float,
-        mem_guarantee: int, gpus: int,
-    ) -> LimitReport:  # fmt: skip
+        self,
+        name: str,
+        *,
+        cpu_limit: float,
+        mem_limit: int,
+        cpu_guarantee: float,
+        mem_guarantee: int,
+        gpus: int,
+    ) -> LimitReport:
         """Report every requested limit as not enforced, with the reason."""
         check_name(name)
         plan = plan_settings(1, cpu_limit, mem_limit, cpu_guarantee, self.pids_max)
@@ -166,9 +172,15 @@ class CgroupLimiter(ResourceLimiter):
         return {c: f"no cgroup v1 {c} hierarchy is mounted" for c in wanted if c not in dirs}
 
     def prepare(
-        self, name: str, *, cpu_limit: float, mem_limit: int, cpu_guarantee: float,
-        mem_guarantee: int, gpus: int,
-    ) -> LimitReport:  # fmt: skip
+        self,
+        name: str,
+        *,
+        cpu_limit: float,
+        mem_limit: int,
+        cpu_guarantee: float,
+        mem_guarantee: int,
+        gpus: int,
+    ) -> LimitReport:
         """Create the group(s) and write the limits, before any process joins."""
         self._owner_pid = os.getpid()  # the process that will fork the server
         dirs = self.group_dirs(name)

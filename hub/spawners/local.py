@@ -239,9 +239,12 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
         try:
             with timed(self.hook_seconds, "odc_login"):
                 await in_spawn_thread(
-                    ensure_workspace_login, self.odc_place, self.user.name,
-                    self.db_login_key.encode(), self.odc_connection_limit,
-                )  # fmt: skip
+                    ensure_workspace_login,
+                    self.odc_place,
+                    self.user.name,
+                    self.db_login_key.encode(),
+                    self.odc_connection_limit,
+                )
         except Exception as exc:  # the workspace still starts, without the index
             self.log.exception("no database login for %s", self.user.name)
             self.note(f"Open Data Cube is not configured: {exc}")

@@ -32,9 +32,11 @@ class DatabasePlace:
     def login_url(self, role: str, password: str) -> str:
         if self.admin_url:
             url = sa.engine.make_url(self.admin_url).set(
-                drivername="postgresql+psycopg2", username=role, password=password,
+                drivername="postgresql+psycopg2",
+                username=role,
+                password=password,
                 database=self.database,
-            )  # fmt: skip
+            )
             return url.render_as_string(hide_password=False)
         return EmbeddedPostgres(self.data_dir).tcp_url(role, password, self.database)
 

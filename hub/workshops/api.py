@@ -173,8 +173,9 @@ class MaterialReportAPI(JSONHandler):
     @web.authenticated
     async def post(self, name: str) -> None:
         user, body = self.current_user["name"], self.body()
-        self.reply(await asyncio.to_thread(materials.record_pull, self.manager.store, user, name,
-                                           body))  # fmt: skip
+        self.reply(
+            await asyncio.to_thread(materials.record_pull, self.manager.store, user, name, body)
+        )
 
 
 def api_routes(prefix: str) -> list[tuple[str, type]]:

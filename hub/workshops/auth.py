@@ -208,8 +208,10 @@ class WorkshopOAuthenticator(WorkshopAccountsMixin, GenericOAuthenticator):
             account, workshops = await asyncio.to_thread(lookup)
         except Exception as exc:
             if not ACCOUNT_NAME.match(username):  # can never be an account: let them in
-                self.log.exception("workshop accounts unavailable; %s logs in without "
-                                   "their workshop groups", username)  # fmt: skip
+                self.log.exception(
+                    "workshop accounts unavailable; %s logs in without their workshop groups",
+                    username,
+                )
                 return {**model, "groups": None}  # keep the hub's groups as they are
             # a name like an account's, and which accounts exist is unknown: refuse
             self.log.exception("workshop accounts unavailable; refusing login of %s", username)

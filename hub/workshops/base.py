@@ -37,7 +37,9 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
         if len(self.request.body) > MAX_UPLOAD_BYTES:
             raise WorkshopError(
                 f"upload refused: {len(self.request.body) // 2**20} MiB is more than the "
-                f"{MAX_UPLOAD_BYTES // 2**20} MiB allowed", 413)  # fmt: skip
+                f"{MAX_UPLOAD_BYTES // 2**20} MiB allowed",
+                413,
+            )
 
 
 class JSONHandler(BaseHandler):

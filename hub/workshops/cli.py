@@ -36,8 +36,14 @@ class Client:
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         headers = {**self.headers, **kwargs.pop("headers", {})}
         try:
-            response = requests.request(method, self.base + path, headers=headers,
-                                        timeout=300, allow_redirects=False, **kwargs)  # fmt: skip
+            response = requests.request(
+                method,
+                self.base + path,
+                headers=headers,
+                timeout=300,
+                allow_redirects=False,
+                **kwargs,
+            )
         except requests.RequestException as exc:
             raise SdlError(f"cannot reach the workshops service at {self.base}: {exc}") from exc
         if response.status_code in (301, 302, 401):
@@ -101,13 +107,34 @@ def list_(client: Client) -> None:
 @click.option("--git", "git_url", default="", help="Templates from this https git repo.")
 @click.option("--ref", default="", help="Branch or tag of --git.")
 @click.pass_obj
-def create(client: Client, name: str, title: str, starts: str, ends: str,
-           profiles: tuple[str, ...], join_code: bool, git_url: str, ref: str) -> None:  # fmt: skip
+def create(
+    client: Client,
+    name: str,
+    title: str,
+    starts: str,
+    ends: str,
+    profiles: tuple[str, ...],
+    join_code: bool,
+    git_url: str,
+    ref: str,
+) -> None:
     """Create workshop NAME."""
     template = {"kind": "git", "url": git_url, "ref": ref} if git_url else {"kind": "builtin"}
-    out(client.call("POST", "/workshops", json={
-        "name": name, "title": title, "starts_at": starts, "ends_at": ends,
-        "profiles": list(profiles), "join_code": join_code, "template": template}))  # fmt: skip
+    out(
+        client.call(
+            "POST",
+            "/workshops",
+            json={
+                "name": name,
+                "title": title,
+                "starts_at": starts,
+                "ends_at": ends,
+                "profiles": list(profiles),
+                "join_code": join_code,
+                "template": template,
+            },
+        )
+    )
 
 
 @workshop.command()
@@ -130,8 +157,12 @@ def add(client: Client, name: str, users: tuple[str, ...]) -> None:
 @workshop.command()
 @click.argument("name")
 @click.option("-n", "--count", type=int, required=True)
-@click.option("--csv", "csv_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write user names and passwords here (they are shown only once).")  # fmt: skip
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write user names and passwords here (they are shown only once).",
+)
 @click.pass_obj
 def accounts(client: Client, name: str, count: int, csv_file: Path | None) -> None:
     """Create COUNT accounts that work until the workshop ends."""
@@ -163,8 +194,14 @@ def upload(client: Client, name: str, source: Path) -> None:
         data = buffer.getvalue()
     else:
         data = source.read_bytes()
-    out(client.call("PUT", f"/workshops/{name}/template", data=data,
-                    headers={"Content-Type": "application/zip"}))  # fmt: skip
+    out(
+        client.call(
+            "PUT",
+            f"/workshops/{name}/template",
+            data=data,
+            headers={"Content-Type": "application/zip"},
+        )
+    )
 
 
 @workshop.command()

@@ -38,9 +38,12 @@ async def run_as(username: str, args: list[str]) -> dict[str, Any]:
     if os.geteuid() == 0:
         command = ["runuser", "-u", os_username(username, OS_PREFIX), "--", *command]
     proc = await asyncio.create_subprocess_exec(
-        *command, cwd="/", stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        *command,
+        cwd="/",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
     except TimeoutError:
@@ -64,8 +67,9 @@ async def deliver(
     else:
         source = version_dir(settings, workshop.name, version)
         target = target_of(settings, username, workshop.name)
-        report = await run_as(username, ["deliver", str(source), str(target),
-                                         "--version", str(version)])  # fmt: skip
+        report = await run_as(
+            username, ["deliver", str(source), str(target), "--version", str(version)]
+        )
     if "error" in report:
         previous = store.deliveries(workshop.name).get(username, {}).get("version", 0)
         store.record_delivery(workshop.name, username, previous, {}, report["error"])
@@ -88,6 +92,7 @@ async def reset_file(
     if "error" not in report:
         conflicts = dict(received["report"].get("conflicts", {}))
         if conflicts.pop(report["reset"], None) is not None:
-            store.record_delivery(workshop.name, username, version,
-                                  {**received["report"], "conflicts": conflicts})  # fmt: skip
+            store.record_delivery(
+                workshop.name, username, version, {**received["report"], "conflicts": conflicts}
+            )
     return report

@@ -26,14 +26,19 @@ class HubAPI:
         self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = ()
     ) -> tuple[int, Any]:
         """(status, parsed JSON); statuses in `ok` are answers, other errors raise."""
-        headers = {"Authorization": f"token {self.token}",
-                   "Accept": "application/jupyterhub-pagination+json"}  # fmt: skip
+        headers = {
+            "Authorization": f"token {self.token}",
+            "Accept": "application/jupyterhub-pagination+json",
+        }
         try:
             response = await self.http.fetch(
-                self.url + path, method=method, headers=headers, request_timeout=30,
+                self.url + path,
+                method=method,
+                headers=headers,
+                request_timeout=30,
                 body=None if body is None else json.dumps(body),
                 allow_nonstandard_methods=True,
-            )  # fmt: skip
+            )
         except HTTPClientError as exc:
             if exc.code in ok:
                 return exc.code, None
@@ -64,8 +69,9 @@ class HubAPI:
 
     async def remove_from_group(self, group: str, names: list[str]) -> None:
         if names:
-            await self.request("DELETE", f"/groups/{quote(group)}/users", {"users": names},
-                               ok=(404,))  # fmt: skip
+            await self.request(
+                "DELETE", f"/groups/{quote(group)}/users", {"users": names}, ok=(404,)
+            )
 
     async def ready_users(self) -> set[str]:
         """Names of users whose default server is running and ready."""

@@ -75,7 +75,9 @@ class Manager:
         if workshop.owner != actor.name and not actor.admin:
             raise WorkshopError(
                 f"workshop {name!r} belongs to {workshop.owner}; only they (or an admin) may "
-                "manage it", 403)  # fmt: skip
+                "manage it",
+                403,
+            )
         return workshop
 
     @staticmethod
@@ -83,7 +85,9 @@ class Manager:
         if not (actor.instructor or actor.admin):
             raise WorkshopError(
                 f"{actor.name} is not an instructor: ask an admin to add you to the "
-                f"{INSTRUCTORS_GROUP!r} group", 403)  # fmt: skip
+                f"{INSTRUCTORS_GROUP!r} group",
+                403,
+            )
 
     # -- workshops ------------------------------------------------------------------
     async def create(self, actor: Actor, document: dict[str, Any]) -> Workshop:
@@ -114,8 +118,10 @@ class Manager:
         allowed = {"title", "starts_at", "ends_at", "profiles", "quota"}
         unknown = set(changes) - allowed
         if unknown:
-            raise WorkshopError(f"cannot change {', '.join(sorted(unknown))}; "
-                                f"changeable: {', '.join(sorted(allowed))}")  # fmt: skip
+            raise WorkshopError(
+                f"cannot change {', '.join(sorted(unknown))}; "
+                f"changeable: {', '.join(sorted(allowed))}"
+            )
         values = dict(changes)
         for key in ("starts_at", "ends_at"):
             if key in values:
@@ -130,8 +136,9 @@ class Manager:
         if "quota" in values and not isinstance(values["quota"], dict):
             raise WorkshopError('give the quota as an object, e.g. {"max_cpu": 2}')
         if {"profiles", "quota"} & set(values):
-            policy = group_policy(values.get("profiles", workshop.profiles),
-                                  values.get("quota", workshop.quota))  # fmt: skip
+            policy = group_policy(
+                values.get("profiles", workshop.profiles), values.get("quota", workshop.quota)
+            )
             await asyncio.to_thread(self.policies.write, workshop.group, policy)
         updated = self.store.update(name, **values)
         if updated.ends_at <= utcnow():
@@ -259,8 +266,13 @@ class Manager:
                 sets.discard(new)
                 raise
             sets.replace_source(self.settings, name, new)
-        return self.store.update(name, template_kind=choice.kind, template_url=choice.url,
-                                 template_ref=choice.ref, template_note=note)  # fmt: skip
+        return self.store.update(
+            name,
+            template_kind=choice.kind,
+            template_url=choice.url,
+            template_ref=choice.ref,
+            template_note=note,
+        )
 
     async def upload(
         self, actor: Actor, name: str, zip_bytes: bytes | None, files: list[tuple[str, bytes]]
@@ -289,8 +301,13 @@ class Manager:
         workshop = self.store.get(name)
         participants = list(self.store.participants(name))
         if self.pull:  # recorded; every workspace fetches it when it next starts
-            return {"version": version, "new_version": new, "delivered": {},
-                    "pending": participants, "at_next_start": len(participants)}  # fmt: skip
+            return {
+                "version": version,
+                "new_version": new,
+                "delivered": {},
+                "pending": participants,
+                "at_next_start": len(participants),
+            }
         ready = await self.hub.ready_users()
         now = [u for u in participants if u in ready]
         reports = await asyncio.gather(*(self._deliver(workshop, u, version) for u in now))
@@ -316,9 +333,16 @@ class Manager:
         for username, via in self.store.participants(name).items():
             got = received.get(username) or {}
             report = got.get("report") or {}
-            rows.append({"username": username, "via": via, "version": got.get("version", 0),
-                         "delivered_at": got.get("delivered_at"), "error": got.get("error", ""),
-                         "conflicts": report.get("conflicts", {})})  # fmt: skip
+            rows.append(
+                {
+                    "username": username,
+                    "via": via,
+                    "version": got.get("version", 0),
+                    "delivered_at": got.get("delivered_at"),
+                    "error": got.get("error", ""),
+                    "conflicts": report.get("conflicts", {}),
+                }
+            )
         return {"workshop": workshop.public(), "participants": rows}
 
     async def reset(self, actor: Actor, name: str, username: str, path: str) -> dict[str, Any]:
@@ -330,7 +354,9 @@ class Manager:
             raise WorkshopError(
                 "reset is not available on Kubernetes: the service cannot write into homes. "
                 "The instructor's version of a file you changed is beside it "
-                "(<name>.workshop-v<N>.<ext>); copy it over yours", 409)  # fmt: skip
+                "(<name>.workshop-v<N>.<ext>); copy it over yours",
+                409,
+            )
         async with self._locks.setdefault(username, asyncio.Lock()):
             report = await delivery.reset_file(self.settings, self.store, workshop, username, path)
         if "error" in report:
@@ -341,9 +367,14 @@ class Manager:
         out = []
         for workshop in self.store.workshops_of(username):
             got = self.store.deliveries(workshop.name).get(username) or {}
-            out.append({"workshop": workshop.public(), "version": got.get("version", 0),
-                        "conflicts": (got.get("report") or {}).get("conflicts", {}),
-                        "error": got.get("error", "")})  # fmt: skip
+            out.append(
+                {
+                    "workshop": workshop.public(),
+                    "version": got.get("version", 0),
+                    "conflicts": (got.get("report") or {}).get("conflicts", {}),
+                    "error": got.get("error", ""),
+                }
+            )
         return out
 
     # -- background: deliveries at spawn, expiry ------------------------------------

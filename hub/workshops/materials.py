@@ -58,8 +58,9 @@ def current(settings: Settings, store: Store, username: str) -> list[Material]:
         folder = sets.version_dir(settings, workshop.name, workshop.version)
         if not folder.is_dir():
             continue
-        out.append(Material(workshop.name, workshop.title, workshop.version,
-                            len(template_files(folder))))  # fmt: skip
+        out.append(
+            Material(workshop.name, workshop.title, workshop.version, len(template_files(folder)))
+        )
     return out
 
 
@@ -73,7 +74,9 @@ def allowed(store: Store, username: str, name: str, version: int) -> Workshop:
     if version != workshop.version or version == 0:
         raise WorkshopError(
             f"version {version} of {name!r} is not the one handed out "
-            f"(that is version {workshop.version})", 404)  # fmt: skip
+            f"(that is version {workshop.version})",
+            404,
+        )
     return workshop
 
 

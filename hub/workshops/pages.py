@@ -58,9 +58,11 @@ class PageHandler(BaseHandler):
     def form(self, action: str, inner: str, extra: str = "") -> str:
         token = self.xsrf_token
         token = token.decode() if isinstance(token, bytes) else token
-        return (f'<form method="post" action="{e(self.prefix + action)}" {extra}>'
-                f'<input type="hidden" name="_xsrf" value="{e(token)}">'
-                f"{inner}</form>")  # fmt: skip
+        return (
+            f'<form method="post" action="{e(self.prefix + action)}" {extra}>'
+            f'<input type="hidden" name="_xsrf" value="{e(token)}">'
+            f"{inner}</form>"
+        )
 
     def back(self, path: str, message: str) -> None:
         self.redirect(f"{self.prefix}{path}?msg={quote(message)}")
@@ -127,23 +129,28 @@ class IndexPage(PageHandler):
             )
             folder = f"<code>~/workshops/{e(name)}</code>"
             if self.manager.pull:  # no reset from here: the service cannot write into homes
-                conflicts = "".join(f'<li class="conflict">{e(mine_)} — new version in '
-                                    f"{e(beside)}</li>" for mine_, beside in
-                                    item["conflicts"].items())  # fmt: skip
+                conflicts = "".join(
+                    f'<li class="conflict">{e(mine_)} — new version in {e(beside)}</li>'
+                    for mine_, beside in item["conflicts"].items()
+                )
                 handed = item["workshop"]["version"]
                 if handed > item["version"]:
-                    conflicts += (f"<li class='pending'>Version {handed} was handed out: it "
-                                  "arrives when your server next starts.</li>")  # fmt: skip
+                    conflicts += (
+                        f"<li class='pending'>Version {handed} was handed out: it "
+                        "arrives when your server next starts.</li>"
+                    )
             items.append(
                 f"<li><b>{e(name)}</b>: version {item['version']} in {folder}"
                 f"<ul>{conflicts}</ul></li>"
             )
         parts.append(f"<h2>Workshops you take part in</h2><ul id='mine'>{''.join(items)}</ul>")
         if self.manager.pull and mine:
-            parts.append(self.form("me/sync", f"<p>{PULL_NOTE} "
-                                   '<button id="sync-button">Sync</button></p>'))  # fmt: skip
-        parts.append(self.form("join", '<label>Join code <input name="code"></label> '
-                                       "<button>Join</button>"))  # fmt: skip
+            parts.append(
+                self.form("me/sync", f'<p>{PULL_NOTE} <button id="sync-button">Sync</button></p>')
+            )
+        parts.append(
+            self.form("join", '<label>Join code <input name="code"></label> <button>Join</button>')
+        )
         self.render_page("Workshops", "".join(parts))
 
 
@@ -152,11 +159,13 @@ class CreatePage(PageHandler):
     async def post(self) -> None:
         arg = self.get_body_argument
         document = {
-            "name": arg("name", ""), "title": arg("title", ""),
-            "starts_at": arg("starts_at", "") or utcnow(), "ends_at": arg("ends_at", ""),
+            "name": arg("name", ""),
+            "title": arg("title", ""),
+            "starts_at": arg("starts_at", "") or utcnow(),
+            "ends_at": arg("ends_at", ""),
             "profiles": [p.strip() for p in arg("profiles", "").split(",") if p.strip()],
             "join_code": arg("join_code", "") == "1",
-        }  # fmt: skip
+        }
         workshop = await self.manager.create(await self.actor(), document)
         self.back(f"w/{workshop.name}", f"Workshop {workshop.name} created.")
 
@@ -192,37 +201,77 @@ handed out: <b id="version">{w["version"]}</b></p>{link}<p>{QUOTA_NOTE}</p>
 <th>Version</th><th>Conflicts</th><th>Problem</th></tr>{rows}</table>"""
         when = "(running servers now, the others at their next start)"
         if self.manager.pull:
-            when = (f"(Kubernetes: the {len(status['participants'])} participants receive it at "
-                    "their next server start; running servers keep what they have until "
-                    "restarted)")  # fmt: skip
-        body += self.form(f"w/{name}/handout", '<button id="handout-button">Hand out the '
-                          f"templates</button> {e(when)}")  # fmt: skip
-        body += "<fieldset><legend>Participants</legend>" + self.form(
-            f"w/{name}/participants", '<label>User names (one per line) <textarea name="users">'
-            '</textarea></label> <button id="add-button">Add</button>') + self.form(
-            f"w/{name}/accounts", '<label>Pre-created accounts <input name="count" type="number"'
-            ' min="1" max="200" value="10"></label> <button id="accounts-button">Create'
-            "</button>") + "</fieldset>"  # fmt: skip
+            when = (
+                f"(Kubernetes: the {len(status['participants'])} participants receive it at "
+                "their next server start; running servers keep what they have until "
+                "restarted)"
+            )
+        body += self.form(
+            f"w/{name}/handout",
+            f'<button id="handout-button">Hand out the templates</button> {e(when)}',
+        )
+        body += (
+            "<fieldset><legend>Participants</legend>"
+            + self.form(
+                f"w/{name}/participants",
+                '<label>User names (one per line) <textarea name="users">'
+                '</textarea></label> <button id="add-button">Add</button>',
+            )
+            + self.form(
+                f"w/{name}/accounts",
+                '<label>Pre-created accounts <input name="count" type="number"'
+                ' min="1" max="200" value="10"></label> <button id="accounts-button">Create'
+                "</button>",
+            )
+            + "</fieldset>"
+        )
         enc = 'enctype="multipart/form-data"'
-        body += "<fieldset><legend>Template set</legend>" + self.form(
-            f"w/{name}/upload", '<label>Zip <input type="file" name="zip" accept=".zip">'
-            '</label> <button id="upload-button">Upload</button>', enc) + self.form(
-            f"w/{name}/upload", '<label>Folder <input type="file" name="files" webkitdirectory '
-            "multiple></label> <button>Upload folder</button>", enc) + self.form(
-            f"w/{name}/git", '<label>Git URL <input name="url"></label> <label>Branch <input '
-            'name="ref"></label> <button>Use git</button>') + self.form(
-            f"w/{name}/builtin", "<button>Use the built-in templates</button>"
-        ) + "</fieldset>"  # fmt: skip
-        body += "<fieldset><legend>Reset a participant's file</legend>" + (self.form(
-            f"w/{name}/reset", '<label>User <input name="user"></label> <label>File <input '
-            'name="path"></label> <button>Reset</button>') if not self.manager.pull else
-            "<p>Not on Kubernetes: a participant copies the new version from beside their "
-            "file.</p>") + "</fieldset>"  # fmt: skip
-        body += "<fieldset><legend>Time</legend>" + self.form(
-            f"w/{name}/update", f'<label>Ends <input name="ends_at" value="{e(w["ends_at"])}">'
-            "</label> <button>Change</button> (accounts stop working then)") + self.form(
-            f"w/{name}/delete", "<button>Delete this workshop</button>"
-        ) + "</fieldset>"  # fmt: skip
+        body += (
+            "<fieldset><legend>Template set</legend>"
+            + self.form(
+                f"w/{name}/upload",
+                '<label>Zip <input type="file" name="zip" accept=".zip">'
+                '</label> <button id="upload-button">Upload</button>',
+                enc,
+            )
+            + self.form(
+                f"w/{name}/upload",
+                '<label>Folder <input type="file" name="files" webkitdirectory '
+                "multiple></label> <button>Upload folder</button>",
+                enc,
+            )
+            + self.form(
+                f"w/{name}/git",
+                '<label>Git URL <input name="url"></label> <label>Branch <input '
+                'name="ref"></label> <button>Use git</button>',
+            )
+            + self.form(f"w/{name}/builtin", "<button>Use the built-in templates</button>")
+            + "</fieldset>"
+        )
+        body += (
+            "<fieldset><legend>Reset a participant's file</legend>"
+            + (
+                self.form(
+                    f"w/{name}/reset",
+                    '<label>User <input name="user"></label> <label>File <input '
+                    'name="path"></label> <button>Reset</button>',
+                )
+                if not self.manager.pull
+                else "<p>Not on Kubernetes: a participant copies the new version from beside their "
+                "file.</p>"
+            )
+            + "</fieldset>"
+        )
+        body += (
+            "<fieldset><legend>Time</legend>"
+            + self.form(
+                f"w/{name}/update",
+                f'<label>Ends <input name="ends_at" value="{e(w["ends_at"])}">'
+                "</label> <button>Change</button> (accounts stop working then)",
+            )
+            + self.form(f"w/{name}/delete", "<button>Delete this workshop</button>")
+            + "</fieldset>"
+        )
         self.render_page(f"Workshop {name}", body)
 
 
@@ -235,12 +284,18 @@ class ActionPage(PageHandler):
         if action == "handout":
             result = await m.handout(actor, name)
             if m.pull:
-                return self.back(f"w/{name}", f"Version {result['version']} handed out: "
-                                 f"{result['at_next_start']} participants will receive it at "
-                                 "their next server start.")  # fmt: skip
-            return self.back(f"w/{name}", f"Version {result['version']} handed out to "
-                             f"{len(result['delivered'])} running servers; "
-                             f"{len(result['pending'])} get it at their next start.")  # fmt: skip
+                return self.back(
+                    f"w/{name}",
+                    f"Version {result['version']} handed out: "
+                    f"{result['at_next_start']} participants will receive it at "
+                    "their next server start.",
+                )
+            return self.back(
+                f"w/{name}",
+                f"Version {result['version']} handed out to "
+                f"{len(result['delivered'])} running servers; "
+                f"{len(result['pending'])} get it at their next start.",
+            )
         if action == "participants":
             added = await m.add_participants(actor, name, arg("users", "").split())
             return self.back(f"w/{name}", f"Added {len(added)} participants.")
@@ -272,8 +327,10 @@ class ActionPage(PageHandler):
         raise web.HTTPError(404)
 
     def show_accounts(self, name: str, result: dict[str, Any]) -> None:
-        rows = "".join(f"<tr><td>{e(a['username'])}</td><td><code>{e(a['password'])}</code>"
-                       "</td></tr>" for a in result["accounts"])  # fmt: skip
+        rows = "".join(
+            f"<tr><td>{e(a['username'])}</td><td><code>{e(a['password'])}</code></td></tr>"
+            for a in result["accounts"]
+        )
         data = base64.b64encode(result["csv"].encode()).decode()
         self.set_header("Cache-Control", "no-store")
         self.render_page(
@@ -290,10 +347,12 @@ href="data:text/csv;base64,{data}">Download CSV</a> ·
 class JoinPage(PageHandler):
     @web.authenticated
     async def post(self) -> None:
-        workshop = await self.manager.join(self.current_user["name"], self.get_body_argument(
-            "code", ""))  # fmt: skip
-        self.back("", f"You joined {workshop.name}; its notebooks arrive in "
-                  f"~/workshops/{workshop.name}.")  # fmt: skip
+        workshop = await self.manager.join(
+            self.current_user["name"], self.get_body_argument("code", "")
+        )
+        self.back(
+            "", f"You joined {workshop.name}; its notebooks arrive in ~/workshops/{workshop.name}."
+        )
 
 
 class SyncPage(PageHandler):

@@ -107,8 +107,9 @@ def _check(response: requests.Response, url: str) -> None:
         raise PullError(f"{url}: HTTP {response.status_code} {message}".strip())
 
 
-def _pull_one(session: requests.Session, base: str, item: Mapping[str, Any], home: Path,
-              deadline: float) -> str:  # fmt: skip
+def _pull_one(
+    session: requests.Session, base: str, item: Mapping[str, Any], home: Path, deadline: float
+) -> str:
     if not isinstance(item, Mapping):
         raise PullError(f"the service sent {item!r} instead of a workshop")
     name, version = str(item.get("workshop", "")), item.get("version")
@@ -126,14 +127,15 @@ def _pull_one(session: requests.Session, base: str, item: Mapping[str, Any], hom
     _remember(target, version)
     report = asdict(delivery)
     try:
-        response = session.post(f"{base}api/materials/{name}/report", json=report,
-                                timeout=TIMEOUT)  # fmt: skip
+        response = session.post(f"{base}api/materials/{name}/report", json=report, timeout=TIMEOUT)
         _check(response, f"{base}api/materials/{name}/report")
     except (requests.RequestException, PullError) as exc:  # delivered all the same
         return f"{name}: version {version} delivered; not reported to the service: {exc}"
     conflicts = f", {len(delivery.conflicts)} beside your changed files" * bool(delivery.conflicts)
-    return (f"{name}: version {version}: {len(delivery.copied)} new, "
-            f"{len(delivery.updated)} updated{conflicts}")  # fmt: skip
+    return (
+        f"{name}: version {version}: {len(delivery.copied)} new, "
+        f"{len(delivery.updated)} updated{conflicts}"
+    )
 
 
 def pull_materials(home: Path, environ: Mapping[str, str]) -> list[str]:

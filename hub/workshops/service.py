@@ -43,8 +43,7 @@ def platform_settings(
     if env.get("SDL_MODE") == "kubernetes":
         config = env.get("SDL_CONFIG", "")
         overrides = {"data_dir": str(data_dir), "mode": "kubernetes"}
-        settings = load_settings(Path(config) if config else None, overrides=overrides,
-                                 environ=env)  # fmt: skip
+        settings = load_settings(Path(config) if config else None, overrides=overrides, environ=env)
         public = urlparse(env.get("JUPYTERHUB_PUBLIC_URL", ""))  # with c.JupyterHub.public_url
         return settings, f"{public.scheme}://{public.netloc}" if public.netloc else ""
     runtime = read_runtime(data_dir)

@@ -27,7 +27,8 @@ def _ws_fk() -> sa.ForeignKey:
 
 
 workshops_t = sa.Table(
-    "workshop_workshops", meta,
+    "workshop_workshops",
+    meta,
     sa.Column("name", sa.String(30), primary_key=True),
     sa.Column("title", sa.String(200), nullable=False, default=""),
     sa.Column("owner", sa.String(64), nullable=False, index=True),
@@ -42,38 +43,42 @@ workshops_t = sa.Table(
     sa.Column("join_code", sa.String(20), nullable=True, unique=True),
     sa.Column("version", sa.Integer, nullable=False, default=0),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)  # fmt: skip
+)
 participants_t = sa.Table(
-    "workshop_participants", meta,
+    "workshop_participants",
+    meta,
     sa.Column("workshop", sa.String(30), _ws_fk(), primary_key=True),
     sa.Column("username", sa.String(64), primary_key=True, index=True),
     sa.Column("via", sa.String(10), nullable=False),  # name | account | code
     sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
-)  # fmt: skip
+)
 accounts_t = sa.Table(
-    "workshop_accounts", meta,
+    "workshop_accounts",
+    meta,
     sa.Column("username", sa.String(64), primary_key=True),
     sa.Column("workshop", sa.String(30), _ws_fk(), nullable=False),
     sa.Column("password_hash", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)  # fmt: skip
+)
 versions_t = sa.Table(
-    "workshop_versions", meta,
+    "workshop_versions",
+    meta,
     sa.Column("workshop", sa.String(30), _ws_fk(), primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("digest", sa.String(64), nullable=False),
     sa.Column("files", sa.Integer, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)  # fmt: skip
+)
 deliveries_t = sa.Table(
-    "workshop_deliveries", meta,
+    "workshop_deliveries",
+    meta,
     sa.Column("workshop", sa.String(30), _ws_fk(), primary_key=True),
     sa.Column("username", sa.String(64), primary_key=True),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("report", sa.Text, nullable=False, default="{}"),
     sa.Column("error", sa.Text, nullable=False, default=""),
-)  # fmt: skip
+)
 
 
 @dataclass
@@ -103,8 +108,9 @@ class Workshop:
     def public(self) -> dict[str, Any]:
         """The JSON form for the REST API."""
         out = {k: v for k, v in self.__dict__.items() if k != "created_at"}
-        out.update(starts_at=self.starts_at.isoformat(), ends_at=self.ends_at.isoformat(),
-                   group=self.group)  # fmt: skip
+        out.update(
+            starts_at=self.starts_at.isoformat(), ends_at=self.ends_at.isoformat(), group=self.group
+        )
         return out
 
 
@@ -139,12 +145,21 @@ class Store:
 
     # -- workshops ------------------------------------------------------------------
     def create(self, spec: WorkshopSpec, owner: str, join_code: str | None) -> Workshop:
-        row = {"name": spec.name, "title": spec.title or spec.name, "owner": owner,
-               "starts_at": spec.starts_at, "ends_at": spec.ends_at,
-               "profiles": json.dumps(spec.profiles), "quota": json.dumps(spec.quota),
-               "template_kind": spec.template.kind, "template_url": spec.template.url,
-               "template_ref": spec.template.ref, "join_code": join_code,
-               "version": 0, "created_at": utcnow()}  # fmt: skip
+        row = {
+            "name": spec.name,
+            "title": spec.title or spec.name,
+            "owner": owner,
+            "starts_at": spec.starts_at,
+            "ends_at": spec.ends_at,
+            "profiles": json.dumps(spec.profiles),
+            "quota": json.dumps(spec.quota),
+            "template_kind": spec.template.kind,
+            "template_url": spec.template.url,
+            "template_ref": spec.template.ref,
+            "join_code": join_code,
+            "version": 0,
+            "created_at": utcnow(),
+        }
         try:
             with self.engine.begin() as conn:
                 conn.execute(workshops_t.insert().values(**row))
@@ -197,22 +212,31 @@ class Store:
         added = [u for u in dict.fromkeys(usernames) if u not in present]
         if added:
             with self.engine.begin() as conn:
-                conn.execute(participants_t.insert(), [
-                    {"workshop": name, "username": u, "via": via, "added_at": utcnow()}
-                    for u in added
-                ])  # fmt: skip
+                conn.execute(
+                    participants_t.insert(),
+                    [
+                        {"workshop": name, "username": u, "via": via, "added_at": utcnow()}
+                        for u in added
+                    ],
+                )
         return added
 
     def remove_participant(self, name: str, username: str) -> None:
         with self.engine.begin() as conn:
             for table in (participants_t, deliveries_t):
-                conn.execute(table.delete().where(
-                    (table.c.workshop == name) & (table.c.username == username)))  # fmt: skip
+                conn.execute(
+                    table.delete().where(
+                        (table.c.workshop == name) & (table.c.username == username)
+                    )
+                )
 
     def participants(self, name: str) -> dict[str, str]:
         """user name → how they joined, in the order they joined."""
-        query = (participants_t.select().where(participants_t.c.workshop == name)
-                 .order_by(participants_t.c.added_at, participants_t.c.username))  # fmt: skip
+        query = (
+            participants_t.select()
+            .where(participants_t.c.workshop == name)
+            .order_by(participants_t.c.added_at, participants_t.c.username)
+        )
         with self.engine.connect() as conn:
             return {row.username: row.via for row in conn.execute(query)}
 
@@ -224,17 +248,21 @@ class Store:
 
     def add_accounts(self, name: str, hashed: list[tuple[str, str]]) -> None:
         with self.engine.begin() as conn:
-            conn.execute(accounts_t.insert(), [
-                {"username": u, "workshop": name, "password_hash": h, "created_at": utcnow()}
-                for u, h in hashed
-            ])  # fmt: skip
+            conn.execute(
+                accounts_t.insert(),
+                [
+                    {"username": u, "workshop": name, "password_hash": h, "created_at": utcnow()}
+                    for u, h in hashed
+                ],
+            )
 
     def account(self, username: str) -> tuple[str, datetime, datetime] | None:
         """(password hash, starts_at, ends_at) of a pre-created account, or None."""
-        query = (sa.select(accounts_t.c.password_hash, workshops_t.c.starts_at,
-                           workshops_t.c.ends_at)
-                 .join(workshops_t, workshops_t.c.name == accounts_t.c.workshop)
-                 .where(accounts_t.c.username == username))  # fmt: skip
+        query = (
+            sa.select(accounts_t.c.password_hash, workshops_t.c.starts_at, workshops_t.c.ends_at)
+            .join(workshops_t, workshops_t.c.name == accounts_t.c.workshop)
+            .where(accounts_t.c.username == username)
+        )
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return (row[0], row[1], row[2]) if row else None
@@ -244,46 +272,63 @@ class Store:
             return set(conn.execute(sa.select(accounts_t.c.username)).scalars())
 
     def expired_accounts(self, now: datetime) -> list[str]:
-        query = (sa.select(accounts_t.c.username)
-                 .join(workshops_t, workshops_t.c.name == accounts_t.c.workshop)
-                 .where(workshops_t.c.ends_at <= now))  # fmt: skip
+        query = (
+            sa.select(accounts_t.c.username)
+            .join(workshops_t, workshops_t.c.name == accounts_t.c.workshop)
+            .where(workshops_t.c.ends_at <= now)
+        )
         with self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
 
     # -- versions and deliveries ----------------------------------------------------
     def latest_version(self, name: str) -> tuple[int, str] | None:
-        query = (sa.select(versions_t.c.version, versions_t.c.digest)
-                 .where(versions_t.c.workshop == name)
-                 .order_by(versions_t.c.version.desc()).limit(1))  # fmt: skip
+        query = (
+            sa.select(versions_t.c.version, versions_t.c.digest)
+            .where(versions_t.c.workshop == name)
+            .order_by(versions_t.c.version.desc())
+            .limit(1)
+        )
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return (row[0], row[1]) if row else None
 
     def add_version(self, name: str, version: int, digest: str, files: int) -> None:
         with self.engine.begin() as conn:
-            conn.execute(versions_t.insert().values(workshop=name, version=version,
-                         digest=digest, files=files, created_at=utcnow()))  # fmt: skip
-            conn.execute(workshops_t.update().where(workshops_t.c.name == name)
-                         .values(version=version))  # fmt: skip
+            conn.execute(
+                versions_t.insert().values(
+                    workshop=name, version=version, digest=digest, files=files, created_at=utcnow()
+                )
+            )
+            conn.execute(
+                workshops_t.update().where(workshops_t.c.name == name).values(version=version)
+            )
 
     def record_delivery(
         self, name: str, username: str, version: int, report: dict[str, Any], error: str = ""
     ) -> None:
-        values = {"version": version, "delivered_at": utcnow(),
-                  "report": json.dumps(report), "error": error}  # fmt: skip
+        values = {
+            "version": version,
+            "delivered_at": utcnow(),
+            "report": json.dumps(report),
+            "error": error,
+        }
         key = (deliveries_t.c.workshop == name) & (deliveries_t.c.username == username)
         with self.engine.begin() as conn:
             if conn.execute(deliveries_t.update().where(key).values(**values)).rowcount == 0:
-                conn.execute(deliveries_t.insert().values(workshop=name, username=username,
-                                                          **values))  # fmt: skip
+                conn.execute(
+                    deliveries_t.insert().values(workshop=name, username=username, **values)
+                )
 
     def deliveries(self, name: str) -> dict[str, dict[str, Any]]:
         """user name → {version, delivered_at, report, error} of their last hand-out."""
         query = deliveries_t.select().where(deliveries_t.c.workshop == name)
         with self.engine.connect() as conn:
             return {
-                row.username: {"version": row.version,
-                               "delivered_at": row.delivered_at.isoformat(),
-                               "report": json.loads(row.report), "error": row.error}
+                row.username: {
+                    "version": row.version,
+                    "delivered_at": row.delivered_at.isoformat(),
+                    "report": json.loads(row.report),
+                    "error": row.error,
+                }
                 for row in conn.execute(query)
-            }  # fmt: skip
+            }

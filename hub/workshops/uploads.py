@@ -141,24 +141,47 @@ def clone_git(url: str, ref: str, dest: Path, limits: Limits = Limits()) -> str:
     Symlinks are checked out as plain files and then removed.
     """
     with tempfile.TemporaryDirectory(prefix="sdl-git-") as home:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home,
-               "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"}  # fmt: skip
-        command = ["git", "-c", "protocol.allow=never", "-c", "protocol.https.allow=always",
-                   "-c", "protocol.http.allow=always", "-c", "core.symlinks=false",
-                   "clone", "--depth", "1", "--no-recurse-submodules", "--quiet"]  # fmt: skip
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": home,
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_CONFIG_NOSYSTEM": "1",
+        }
+        command = [
+            "git",
+            "-c",
+            "protocol.allow=never",
+            "-c",
+            "protocol.https.allow=always",
+            "-c",
+            "protocol.http.allow=always",
+            "-c",
+            "core.symlinks=false",
+            "clone",
+            "--depth",
+            "1",
+            "--no-recurse-submodules",
+            "--quiet",
+        ]
         if ref:
             command += ["--branch", ref]
         try:
-            result = subprocess.run([*command, "--", url, str(dest)], env=env,
-                                    capture_output=True, text=True, timeout=120)  # fmt: skip
+            result = subprocess.run(
+                [*command, "--", url, str(dest)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
         except subprocess.TimeoutExpired:
             shutil.rmtree(dest, ignore_errors=True)
             raise WorkshopError(f"git clone of {url} took more than 120 s") from None
         if result.returncode != 0:
             shutil.rmtree(dest, ignore_errors=True)
             raise WorkshopError(f"git clone of {url} failed: {result.stderr.strip()[-500:]}")
-        head = subprocess.run(["git", "-C", str(dest), "rev-parse", "HEAD"], env=env,
-                              capture_output=True, text=True).stdout.strip()  # fmt: skip
+        head = subprocess.run(
+            ["git", "-C", str(dest), "rev-parse", "HEAD"], env=env, capture_output=True, text=True
+        ).stdout.strip()
     shutil.rmtree(dest / ".git", ignore_errors=True)
     check_tree(dest, limits)
     return head

@@ -121,10 +121,12 @@ def _role_version(engine: sa.Engine, role: str) -> tuple[str, str | None]:
     """The row version of the role in pg_authid (changes with any ALTER) and its comment."""
     with engine.connect() as conn:
         row = conn.execute(
-            sa.text("SELECT xmin::text, shobj_description(oid, 'pg_authid') "
-                    "FROM pg_authid WHERE rolname = :r"),
+            sa.text(
+                "SELECT xmin::text, shobj_description(oid, 'pg_authid') "
+                "FROM pg_authid WHERE rolname = :r"
+            ),
             {"r": role},
-        ).one()  # fmt: skip
+        ).one()
     return row[0], row[1]
 
 

@@ -26,8 +26,11 @@ def server_environment(username: str, data_dir: Path) -> dict[str, str]:
             env = proc.environ()
         except (psutil.Error, OSError):
             continue
-        if (env.get("JUPYTERHUB_USER") == username and "DASK_GATEWAY__ADDRESS" in env
-                and env.get("SDL_ARCHIVE_DIR") == archive):  # fmt: skip
+        if (
+            env.get("JUPYTERHUB_USER") == username
+            and "DASK_GATEWAY__ADDRESS" in env
+            and env.get("SDL_ARCHIVE_DIR") == archive
+        ):
             return env
     raise AssertionError(f"no running server of {username} with the gateway environment")
 
@@ -41,8 +44,9 @@ def run_in_workspace(username: str, data_dir: Path, code: str, timeout: float = 
     command = [sys.executable, "-c", code]
     if AS_ROOT:
         command = ["runuser", "-u", f"sdl-{username}", "--", *command]
-    result = subprocess.run(command, env=env, capture_output=True, text=True,
-                            timeout=timeout, cwd="/tmp")  # fmt: skip
+    result = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=timeout, cwd="/tmp"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -69,8 +69,9 @@ def backend(*clusters: FakeCluster) -> SdlLocalBackend:
 def test_adapt_maximum_is_capped_by_what_other_clusters_hold(sent: list) -> None:
     b = backend(FakeCluster("a", 3), FakeCluster("b", 0))
     cluster = types.SimpleNamespace(name="b", username="alice")
-    asyncio.run(b.forward_message_to_scheduler(cluster, {"op": "adapt", "minimum": 0,
-                                                         "maximum": 10}))  # fmt: skip
+    asyncio.run(
+        b.forward_message_to_scheduler(cluster, {"op": "adapt", "minimum": 0, "maximum": 10})
+    )
     assert sent == [("forward", {"op": "adapt", "minimum": 0, "maximum": 1})]
     with pytest.raises(PublicException, match="limit of 4 workers"):
         asyncio.run(b.forward_message_to_scheduler(cluster, {"op": "adapt", "minimum": 2}))
@@ -107,8 +108,9 @@ def test_usage_segments_follow_the_worker_count_and_outlive_database_errors(
     monkeypatch.setattr(DBBackendBase, "_cluster_to_stopped", stopped)
     written: list[tuple[str, float, int, Any, Any]] = []
 
-    def recorder(settings: Any, user: str, name: str, cores: float, memory: int,
-                 started: Any, stopped: Any) -> None:  # fmt: skip
+    def recorder(
+        settings: Any, user: str, name: str, cores: float, memory: int, started: Any, stopped: Any
+    ) -> None:
         written.append((name, cores, memory, started, stopped))
         if len(written) == 2:
             raise OSError("quota database away")  # logged; later writes still happen
@@ -136,8 +138,9 @@ def test_usage_segments_follow_the_worker_count_and_outlive_database_errors(
 def test_no_usage_is_recorded_when_quotas_are_off(sent: list) -> None:
     off = settings_from_dict({"data_dir": "/tmp/sdl-unit", "quotas": {"enabled": False}})
     written: list[Any] = []
-    b = SdlLocalBackend(run_as_os_users=False, usage_settings=off,
-                        usage_recorder=lambda *args: written.append(args))  # fmt: skip
+    b = SdlLocalBackend(
+        run_as_os_users=False, usage_settings=off, usage_recorder=lambda *args: written.append(args)
+    )
     b.db = FakeDB(FakeCluster("a", 2))
     asyncio.run(b.on_cluster_heartbeat("a", {"count": 2}))
     assert written == [] and not b.ledger.open
@@ -156,7 +159,10 @@ def test_segments_a_crashed_gateway_left_open_are_closed_at_their_last_write(
     store = types.SimpleNamespace(usage_records=lambda **_: rows)
     monkeypatch.setattr(hub.quotas.db, "settings_store", lambda settings: store)
     written: list[tuple[Any, ...]] = []
-    b = SdlLocalBackend(run_as_os_users=False, usage_settings=SETTINGS,
-                        usage_recorder=lambda *args: written.append(args[1:]))  # fmt: skip
+    b = SdlLocalBackend(
+        run_as_os_users=False,
+        usage_settings=SETTINGS,
+        usage_recorder=lambda *args: written.append(args[1:]),
+    )
     b.ledger._close_abandoned()
     assert written == [("sam", "c1", 4.0, GIB, start, seen)]

@@ -37,8 +37,11 @@ def dask_cluster(name: str, user: str, replicas: int, phase: str = "Running") ->
     return {
         "apiVersion": "gateway.dask.org/v1alpha1",
         "kind": "DaskCluster",
-        "metadata": {"name": name, "namespace": NAMESPACE,
-                     "creationTimestamp": "2026-11-24T09:00:00Z"},
+        "metadata": {
+            "name": name,
+            "namespace": NAMESPACE,
+            "creationTimestamp": "2026-11-24T09:00:00Z",
+        },
         "spec": {
             "username": user,
             "options": {},
@@ -46,7 +49,7 @@ def dask_cluster(name: str, user: str, replicas: int, phase: str = "Running") ->
             "replicas": replicas,
         },
         "status": {"phase": phase, "service": f"dask-{name}"},
-    }  # fmt: skip
+    }
 
 
 class Informer:
@@ -133,8 +136,7 @@ def test_scale_counts_every_cluster_of_the_user_from_their_replicas(upstream: li
         await b.forward_message_to_scheduler(cluster, {"op": "scale", "count": 1})
         with pytest.raises(PublicException, match=r"limit of 4 workers.*at most 1 worker"):
             await b.forward_message_to_scheduler(cluster, {"op": "scale", "count": 2})
-        await b.forward_message_to_scheduler(cluster, {"op": "adapt", "minimum": 0,
-                                                       "maximum": 10})  # fmt: skip
+        await b.forward_message_to_scheduler(cluster, {"op": "adapt", "minimum": 0, "maximum": 10})
 
     asyncio.run(run())
     assert upstream == [
@@ -171,8 +173,9 @@ def test_adaptive_heartbeats_patch_no_more_replicas_than_the_totals_allow() -> N
 def test_usage_follows_the_objects_replicas_until_the_cluster_ends() -> None:
     written: list[tuple[str, float, int, Any, Any]] = []
 
-    def recorder(settings: Any, user: str, name: str, cores: float, memory: int,
-                 started: Any, stopped: Any) -> None:  # fmt: skip
+    def recorder(
+        settings: Any, user: str, name: str, cores: float, memory: int, started: Any, stopped: Any
+    ) -> None:
         written.append((name, cores, memory, started, stopped))
 
     async def run() -> None:
@@ -248,13 +251,13 @@ def test_dashboards_are_relayed_to_their_owner_and_admins_only(
         b.add_platform_routes(app)
         async with TestClient(TestServer(app)) as client:
             url = f"/clusters/{key}/status"
-            owner = await client.get(url, headers={"X-Test-User": "alice",
-                                                   "Authorization": "token secret"})  # fmt: skip
+            owner = await client.get(
+                url, headers={"X-Test-User": "alice", "Authorization": "token secret"}
+            )
             assert owner.status == 200 and await owner.text() == "dashboard /status"
             other = await client.get(url, headers={"X-Test-User": "bob"})
             assert other.status == 404
-            missing = await client.get("/clusters/sdl.nope/status",
-                                       headers={"X-Test-User": "bob"})  # fmt: skip
+            missing = await client.get("/clusters/sdl.nope/status", headers={"X-Test-User": "bob"})
             assert missing.status == 404  # the same answer: names are not leaked
             admin = await client.get(url, headers={"X-Test-User": "root", "X-Test-Admin": "1"})
             assert admin.status == 200
@@ -292,5 +295,6 @@ def test_the_hub_stops_a_users_clusters_and_nobody_else_may(
 
     patches = asyncio.run(run())
     assert sorted(name for name, _ in patches) == ["a", "b"]
-    assert all(body == [{"op": "add", "path": "/spec/active", "value": False}]
-               for _, body in patches)  # fmt: skip
+    assert all(
+        body == [{"op": "add", "path": "/spec/active", "value": False}] for _, body in patches
+    )

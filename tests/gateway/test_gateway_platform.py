@@ -171,9 +171,12 @@ def test_limits_hold_across_all_of_a_users_clusters(platform: RunningPlatform) -
     gateway = gateway_as(env, token)
     # bounds are the user's, and the server checks them whatever the client sends
     assert gateway.cluster_options()._fields["worker_cores"].max == 2
-    raw = requests.post(f"{env['DASK_GATEWAY__ADDRESS']}/api/v1/clusters/",
-                        json={"cluster_options": {"worker_cores": 3}},
-                        headers={"Authorization": f"jupyterhub {token}"}, timeout=30)  # fmt: skip
+    raw = requests.post(
+        f"{env['DASK_GATEWAY__ADDRESS']}/api/v1/clusters/",
+        json={"cluster_options": {"worker_cores": 3}},
+        headers={"Authorization": f"jupyterhub {token}"},
+        timeout=30,
+    )
     assert raw.status_code == 422 and "worker_cores must be <= 2" in raw.json()["error"]
     first = gateway.new_cluster(shutdown_on_close=False)
     second = gateway.new_cluster(shutdown_on_close=False)
@@ -215,16 +218,21 @@ def test_other_users_and_bad_tokens_are_kept_out(platform: RunningPlatform) -> N
         with pytest.raises(ClientResponseError) as denied:
             gateway_as(env, "not-a-token").list_clusters()
         assert denied.value.status == 401
-        narrow = alice.api("POST", "/users/alice/tokens",
-                           json={"scopes": ["read:users:name!user"]}).json()["token"]  # fmt: skip
+        narrow = alice.api(
+            "POST", "/users/alice/tokens", json={"scopes": ["read:users:name!user"]}
+        ).json()["token"]
         with pytest.raises(ClientResponseError) as denied:
             gateway_as(env, narrow).list_clusters()
         assert denied.value.status == 401
         # only the hub may stop other users' clusters
         stop_all = f"{env['DASK_GATEWAY__ADDRESS']}/api/sdl/users/alice/clusters"
         token = alice.new_token("alice")
-        assert requests.delete(stop_all, headers={"Authorization": f"token {token}"},
-                               timeout=30).status_code == 403  # fmt: skip
+        assert (
+            requests.delete(
+                stop_all, headers={"Authorization": f"token {token}"}, timeout=30
+            ).status_code
+            == 403
+        )
         assert [c.name for c in owner.list_clusters()] == [cluster.name]
     finally:
         finish(cluster)
@@ -259,13 +267,16 @@ def test_an_idle_cluster_is_culled(platform: RunningPlatform) -> None:
 def test_cluster_cpu_hours_count_in_the_users_quota_budget(platform: RunningPlatform) -> None:
     frank, env = spawned(platform, "frank")
     gateway = gateway_as(env, frank.new_token("frank"))
-    settings = load_settings(platform.data_dir / "settings.yaml",
-                             overrides={"data_dir": str(platform.data_dir)})  # fmt: skip
+    settings = load_settings(
+        platform.data_dir / "settings.yaml", overrides={"data_dir": str(platform.data_dir)}
+    )
     store = settings_store(settings)
 
     def segments() -> list:
-        return sorted((r for r in store.usage_records("frank") if r.name == cluster.name),
-                      key=lambda r: r.started_at)  # fmt: skip
+        return sorted(
+            (r for r in store.usage_records("frank") if r.name == cluster.name),
+            key=lambda r: r.started_at,
+        )
 
     cluster = gateway.new_cluster(shutdown_on_close=False)
     try:

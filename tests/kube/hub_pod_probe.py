@@ -58,10 +58,17 @@ def main(config_file: str, out: Path) -> None:
     app = JupyterHub()
     asyncio.run(app.initialize(["--config", config_file]))  # `jupyterhub --config ...`
     c = app.config
-    services = {name: {"url": s.url, "managed": s.managed, "command": s.command,
-                       "environment": s.environment, "has_token": bool(s.api_token),
-                       "oauth_no_confirm": s.oauth_no_confirm}
-                for name, s in app._service_map.items()}  # fmt: skip
+    services = {
+        name: {
+            "url": s.url,
+            "managed": s.managed,
+            "command": s.command,
+            "environment": s.environment,
+            "has_token": bool(s.api_token),
+            "oauth_no_confirm": s.oauth_no_confirm,
+        }
+        for name, s in app._service_map.items()
+    }
     roles = {role.name: sorted(role.scopes) for role in app.db.query(orm.Role)}
     service_roles = {s.name: sorted(r.name for r in s.roles) for s in app.db.query(orm.Service)}
     report = {

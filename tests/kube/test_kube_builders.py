@@ -6,17 +6,35 @@ from hub.kube.builders import kubespawner_profile, storage_volumes, workspace_en
 from hub.kube.settings import KubernetesSettings
 from hub.profiles import Profile
 
-Z2JH_USER = {"key": "hub.jupyter.org/dedicated", "operator": "Equal", "value": "user",
-             "effect": "NoSchedule"}  # fmt: skip
+Z2JH_USER = {
+    "key": "hub.jupyter.org/dedicated",
+    "operator": "Equal",
+    "value": "user",
+    "effect": "NoSchedule",
+}
 
 GPU = Profile(
-    slug="gpu", display_name="GPU", cpu_guarantee=2, cpu_limit=8, mem_guarantee="24Gi",
-    mem_limit="32Gi", gpus=1, groups=["gpu-users"], node_selector={"sdl.lab/pool": "gpu"},
+    slug="gpu",
+    display_name="GPU",
+    cpu_guarantee=2,
+    cpu_limit=8,
+    mem_guarantee="24Gi",
+    mem_limit="32Gi",
+    gpus=1,
+    groups=["gpu-users"],
+    node_selector={"sdl.lab/pool": "gpu"},
     tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
     image="ghcr.io/space-data-lab/sdl-user-gpu:0.1.0",
-)  # fmt: skip
-SMALL = Profile(slug="small", display_name="Small", cpu_guarantee=0.5, cpu_limit=2,
-                mem_guarantee="4Gi", mem_limit="8Gi", default=True)  # fmt: skip
+)
+SMALL = Profile(
+    slug="small",
+    display_name="Small",
+    cpu_guarantee=0.5,
+    cpu_limit=2,
+    mem_guarantee="4Gi",
+    mem_limit="8Gi",
+    default=True,
+)
 
 
 def test_gpu_profile_entry() -> None:
@@ -61,9 +79,11 @@ def test_archive_read_only_for_users_writable_for_admins_elsewhere() -> None:
     volumes, mounts = storage_volumes(kube, admin=False)
     assert volumes == [
         {"name": "home", "persistentVolumeClaim": {"claimName": "{pvc_name}"}},
-        {"name": "archive",
-         "persistentVolumeClaim": {"claimName": "sdl-archive", "readOnly": True}},
-    ]  # fmt: skip
+        {
+            "name": "archive",
+            "persistentVolumeClaim": {"claimName": "sdl-archive", "readOnly": True},
+        },
+    ]
     assert mounts == [
         {"name": "home", "mountPath": "/home/jovyan"},
         {"name": "archive", "mountPath": "/home/jovyan/shared", "readOnly": True},

@@ -147,8 +147,11 @@ def test_contract_is_the_pinned_release(chart: str, version: str) -> None:
         (name, digest) for digest, name in re.findall(r"^([0-9a-f]{64})  (\S+)$", readme, re.M)
     )
     # files/ holds chart files other tests run (jupyterhub: the hub pod's config)
-    files = {str(p.relative_to(found.folder)) for p in found.folder.rglob("*")
-             if p.is_file() and "__pycache__" not in p.parts}  # fmt: skip
+    files = {
+        str(p.relative_to(found.folder))
+        for p in found.folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
     files -= {"README.md", "LICENSE"}
     assert set(listed) == files
     for name, digest in listed.items():
@@ -184,18 +187,37 @@ def test_values_pass_the_chart_schema(chart: str, version: str, files: list[str]
     ("chart", "version", "files", "change", "expected"),
     [
         # what dask-gateway.yaml held before: helm refused the release
-        ("dask-gateway", "2026.3.0", ["dask-gateway.yaml"],
-         {"gateway": {"extraPodConfig": {}, "extraContainerConfig": {}}},
-         "$.gateway: Additional properties are not allowed ('extraContainerConfig', "
-         "'extraPodConfig' were unexpected)"),
-        ("jupyterhub", "4.4.0", ["jupyterhub.yaml"], {"hub": {"extraVolume": []}},
-         "$.hub: Additional properties are not allowed ('extraVolume' was unexpected)"),
-        ("jupyterhub", "4.4.0", ["jupyterhub.yaml"], {"cull": {"timeout": "1h"}},
-         "$.cull.timeout: '1h' is not of type 'integer', 'null'"),
-        ("cloudnative-pg", "0.23.0", ["cloudnative-pg.yaml"], {"config": {"clusterWide": "yes"}},
-         "$.config.clusterWide: 'yes' is not of type 'boolean'"),
+        (
+            "dask-gateway",
+            "2026.3.0",
+            ["dask-gateway.yaml"],
+            {"gateway": {"extraPodConfig": {}, "extraContainerConfig": {}}},
+            "$.gateway: Additional properties are not allowed ('extraContainerConfig', "
+            "'extraPodConfig' were unexpected)",
+        ),
+        (
+            "jupyterhub",
+            "4.4.0",
+            ["jupyterhub.yaml"],
+            {"hub": {"extraVolume": []}},
+            "$.hub: Additional properties are not allowed ('extraVolume' was unexpected)",
+        ),
+        (
+            "jupyterhub",
+            "4.4.0",
+            ["jupyterhub.yaml"],
+            {"cull": {"timeout": "1h"}},
+            "$.cull.timeout: '1h' is not of type 'integer', 'null'",
+        ),
+        (
+            "cloudnative-pg",
+            "0.23.0",
+            ["cloudnative-pg.yaml"],
+            {"config": {"clusterWide": "yes"}},
+            "$.config.clusterWide: 'yes' is not of type 'boolean'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_check_refuses_what_helm_refuses(
     chart: str, version: str, files: list[str], change: dict[str, Any], expected: str
 ) -> None:

@@ -44,8 +44,13 @@ def test_environment_keeps_the_charts_variables(settings: Settings) -> None:
 
 
 def test_traits_are_documented() -> None:
-    for name in ("profiles", "user_volumes", "user_volume_mounts", "admin_volumes",
-                 "admin_volume_mounts"):  # fmt: skip
+    for name in (
+        "profiles",
+        "user_volumes",
+        "user_volume_mounts",
+        "admin_volumes",
+        "admin_volume_mounts",
+    ):
         trait = SdlKubeSpawner.class_traits()[name]
         assert trait.metadata.get("config") is True
         assert len(trait.help) > 40

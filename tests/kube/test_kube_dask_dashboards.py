@@ -61,10 +61,13 @@ def chart_pod(component: str) -> dict[str, str]:
 def z2jh_pod(component: str) -> dict[str, str]:
     """Labels of a z2jh 4.x pod of release `sdl` (legacy and modern match labels)."""
     labels = {
-        "component": component, "app": "jupyterhub", "release": "sdl",
-        "app.kubernetes.io/component": component, "app.kubernetes.io/name": "jupyterhub",
+        "component": component,
+        "app": "jupyterhub",
+        "release": "sdl",
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/name": "jupyterhub",
         "app.kubernetes.io/instance": "sdl",
-    }  # fmt: skip
+    }
     if component == "singleuser-server":
         labels["hub.jupyter.org/network-access-hub"] = "true"
     return labels
@@ -117,8 +120,9 @@ def test_route_has_upstreams_shape_and_wins_over_every_cluster_route() -> None:
     # ...and comes first: traefik's default priority is the rule's length
     assert ours_rule["priority"] > len(their_rule["match"])
     assert their_rule["services"][0]["port"] == 8787  # what ours replaces
-    assert ours_rule["services"] == [{"name": "api-sdl-dask-gateway", "namespace": "sdl",
-                                      "port": 8000}]  # fmt: skip
+    assert ours_rule["services"] == [
+        {"name": "api-sdl-dask-gateway", "namespace": "sdl", "port": 8000}
+    ]
     assert ours_rule["middlewares"] == [{"name": "api-prefix-sdl-dask-gateway", "namespace": "sdl"}]
     # the chart's traefik reads only routes carrying its instance label (traefik/deployment.yaml)
     instance = "gateway.dask.org/instance"
@@ -130,8 +134,9 @@ def test_priority_beats_the_longest_rule_any_settings_allow() -> None:
     prefix = "/" + "p" * 199  # gateway_prefix's maximum length
     longest = only_rule(controller(prefix).make_ingressroute("c" * 58, NAMESPACE))["match"]
     assert len(longest) == longest_cluster_rule(prefix) == 347
-    assert only_rule(dask_dashboard_route(KubernetesSettings(gateway_prefix=prefix)))[
-        "priority"] > 347  # fmt: skip
+    assert (
+        only_rule(dask_dashboard_route(KubernetesSettings(gateway_prefix=prefix)))["priority"] > 347
+    )
     with pytest.raises(ValidationError):
         KubernetesSettings(gateway_prefix="/" + "p" * 200)
 

@@ -48,7 +48,10 @@ def z2jh() -> dict[str, Any]:
 def test_every_chart_is_pinned() -> None:
     releases = load("helmfile.yaml")["releases"]
     assert {r["chart"] for r in releases} == {
-        "jupyterhub/jupyterhub", "dask/dask-gateway", "cnpg/cloudnative-pg"}  # fmt: skip
+        "jupyterhub/jupyterhub",
+        "dask/dask-gateway",
+        "cnpg/cloudnative-pg",
+    }
     for release in releases:
         assert re.fullmatch(r"\d+\.\d+\.\d+", str(release["version"])), release
         for values in release["values"]:
@@ -58,16 +61,26 @@ def test_every_chart_is_pinned() -> None:
 @pytest.mark.parametrize(
     ("path", "kind"),
     [
-        ("hub.image.name", str), ("hub.image.tag", str), ("hub.extraConfig", dict),
-        ("hub.extraFiles.sdl-settings.data", dict), ("singleuser.image.name", str),
-        ("singleuser.storage.type", str), ("singleuser.uid", int), ("singleuser.fsGid", int),
-        ("singleuser.networkPolicy.egress", list), ("singleuser.networkPolicy.enabled", bool),
-        ("cull.enabled", bool), ("cull.timeout", int), ("cull.every", int),
+        ("hub.image.name", str),
+        ("hub.image.tag", str),
+        ("hub.extraConfig", dict),
+        ("hub.extraFiles.sdl-settings.data", dict),
+        ("singleuser.image.name", str),
+        ("singleuser.storage.type", str),
+        ("singleuser.uid", int),
+        ("singleuser.fsGid", int),
+        ("singleuser.networkPolicy.egress", list),
+        ("singleuser.networkPolicy.enabled", bool),
+        ("cull.enabled", bool),
+        ("cull.timeout", int),
+        ("cull.every", int),
         ("scheduling.userPlaceholder.enabled", bool),
-        ("scheduling.userPlaceholder.replicas", int), ("prePuller.hook.enabled", bool),
-        ("prePuller.continuous.enabled", bool), ("prePuller.extraImages", dict),
+        ("scheduling.userPlaceholder.replicas", int),
+        ("prePuller.hook.enabled", bool),
+        ("prePuller.continuous.enabled", bool),
+        ("prePuller.extraImages", dict),
     ],
-)  # fmt: skip
+)
 def test_z2jh_keys_present_and_typed(z2jh: dict, path: str, kind: type) -> None:
     assert isinstance(dig(z2jh, path), kind)
 
@@ -128,8 +141,9 @@ def test_extra_config_runs_and_configures_the_spawner(
     assert token_ref["apiTokenFromSecretKey"] == "hub.services.dask-gateway.apiToken"
     assert "SDL_DATABASE_URL" in gateway_env  # limits from quotas, usage into the budget
     # the browser login to dashboards: the hub's OAuth client for the service
-    settings = load_z2jh_settings({"SDL_SETTINGS_FILE": str(settings_file),
-                                   "SDL_SHARED_PASSWORD": "x" * 12})  # fmt: skip
+    settings = load_z2jh_settings(
+        {"SDL_SETTINGS_FILE": str(settings_file), "SDL_SHARED_PASSWORD": "x" * 12}
+    )
     for entry in gateway_oauth_env(settings):
         assert gateway_env[entry["name"]] == entry
     assert dig(z2jh, "hub.services.dask-gateway.oauth_no_confirm") is True
@@ -180,8 +194,11 @@ def test_postgres_cluster_names_match_our_policies() -> None:
 
 
 def test_hub_image_is_built_on_the_pinned_chart() -> None:
-    version = next(r["version"] for r in load("helmfile.yaml")["releases"]
-                   if r["chart"] == "jupyterhub/jupyterhub")  # fmt: skip
+    version = next(
+        r["version"]
+        for r in load("helmfile.yaml")["releases"]
+        if r["chart"] == "jupyterhub/jupyterhub"
+    )
     dockerfile = (IMAGES / "hub" / "Dockerfile").read_text()
     assert f"ARG Z2JH_VERSION={version}" in dockerfile
     assert "FROM quay.io/jupyterhub/k8s-hub:${Z2JH_VERSION}" in dockerfile
@@ -189,19 +206,31 @@ def test_hub_image_is_built_on_the_pinned_chart() -> None:
 
 @pytest.mark.parametrize("name", ["hub", "user", "ingest"])
 def test_requirements_are_pinned(name: str) -> None:
-    lines = [line.strip() for line in (IMAGES / name / "requirements.txt").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]  # fmt: skip
+    lines = [
+        line.strip()
+        for line in (IMAGES / name / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert lines
     for line in lines:
         assert re.fullmatch(r"[A-Za-z0-9_.\-]+(\[[a-z,]+\])?==[0-9][0-9A-Za-z.]*", line), line
 
 
 def test_user_image_has_the_notebook_stack() -> None:
-    names = {re.split(r"[\[=]", line)[0].lower()
-             for line in (IMAGES / "user" / "requirements.txt").read_text().splitlines()
-             if line and not line.startswith("#")}  # fmt: skip
-    assert {"jupyterlab", "datacube", "odc-stac", "ipyleaflet", "dask-gateway",
-            "dask-labextension", "psycopg2-binary"} <= names  # fmt: skip
+    names = {
+        re.split(r"[\[=]", line)[0].lower()
+        for line in (IMAGES / "user" / "requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    assert {
+        "jupyterlab",
+        "datacube",
+        "odc-stac",
+        "ipyleaflet",
+        "dask-gateway",
+        "dask-labextension",
+        "psycopg2-binary",
+    } <= names
 
 
 def test_gateway_config_comes_from_this_package(
@@ -238,13 +267,16 @@ def test_gateway_config_comes_from_this_package(
     assert pod_c.SdlKubeBackend.usage_settings == from_file
     expected = kube_gateway_config(from_file)
     for section, trait in [
-        ("DaskGateway", "backend_class"), ("DaskGateway", "authenticator_class"),
+        ("DaskGateway", "backend_class"),
+        ("DaskGateway", "authenticator_class"),
         ("JupyterHubAuthenticator", "jupyterhub_service_name"),
         ("JupyterHubAuthenticator", "use_service_access_scopes"),
-        ("KubeClusterConfig", "idle_timeout"), ("KubeClusterConfig", "image"),
-        ("KubeClusterConfig", "cluster_max_cores"), ("KubeClusterConfig", "cluster_max_memory"),
+        ("KubeClusterConfig", "idle_timeout"),
+        ("KubeClusterConfig", "image"),
+        ("KubeClusterConfig", "cluster_max_cores"),
+        ("KubeClusterConfig", "cluster_max_memory"),
         ("KubeClusterConfig", "cluster_max_workers"),
-    ]:  # fmt: skip
+    ]:
         assert pod_c[section][trait] == expected[section][trait], (section, trait)
     assert (
         pod_c.SdlKubeBackend.limits_provider.__class__

@@ -26,11 +26,13 @@ def requested(settings: Settings, user: SampleUser) -> str:
 
 @pytest.fixture
 def quota_settings(pg_data_dir: Path, fresh_db: str) -> Settings:
-    return settings_from_dict({
-        "data_dir": str(pg_data_dir),
-        "quotas": {"database": fresh_db},
-        "kubernetes": {"home_size": "10Gi"},
-    })  # fmt: skip
+    return settings_from_dict(
+        {
+            "data_dir": str(pg_data_dir),
+            "quotas": {"database": fresh_db},
+            "kubernetes": {"home_size": "10Gi"},
+        }
+    )
 
 
 def test_a_group_policy_sizes_the_home_pvc_and_no_policy_keeps_the_setting(

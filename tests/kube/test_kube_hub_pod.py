@@ -43,8 +43,15 @@ POD_ETC = "/usr/local/etc/jupyterhub"
 #: how often each file names that folder; another count means upstream changed the layout
 POD_ETC_COUNT = {"jupyterhub_config.py": 2, "z2jh.py": 3}
 #: the names the chart's ConfigMap gives (fullnameOverride "": plain component names)
-NAMES = ("hub", "proxy-api", "proxy-public", "user-scheduler", "priority", "singleuser",
-         "image-pull-secret")  # fmt: skip
+NAMES = (
+    "hub",
+    "proxy-api",
+    "proxy-public",
+    "user-scheduler",
+    "priority",
+    "singleuser",
+    "image-pull-secret",
+)
 RELEASE = {"Name": "sdl", "Namespace": "sdl", "Service": "Helm"}  # helmfile.yaml's release
 
 
@@ -91,9 +98,11 @@ def hub_pod(tmp_path_factory: pytest.TempPathFactory, pg_data_dir: Path) -> dict
         "hub.config.ConfigurableHTTPProxy.auth_token": secrets.token_hex(32),
         "hub.config.JupyterHub.cookie_secret": secrets.token_hex(32),
         "hub.config.CryptKeeper.keys": secrets.token_hex(32),
-        **{f"hub.services.{name}.apiToken": secrets.token_hex(32)
-           for name in values["hub"]["services"]},
-    }  # fmt: skip
+        **{
+            f"hub.services.{name}.apiToken": secrets.token_hex(32)
+            for name in values["hub"]["services"]
+        },
+    }
     for key, value in generated.items():
         (etc / "secret" / key).write_text(value)
     extra_files = values["hub"]["extraFiles"]
@@ -131,10 +140,18 @@ def hub_pod(tmp_path_factory: pytest.TempPathFactory, pg_data_dir: Path) -> dict
             env[name] = resolved.replace("/etc/sdl/", f"{sdl_etc}/")
     out = base / "report.json"
     done = subprocess.run(
-        [sys.executable, str(HERE / "hub_pod_probe.py"), str(etc / "jupyterhub_config.py"),
-         str(out)],
-        cwd=srv, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(HERE / "hub_pod_probe.py"),
+            str(etc / "jupyterhub_config.py"),
+            str(out),
+        ],
+        cwd=srv,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
     report = json.loads(out.read_text())
     report.update(env=env, generated=generated, log=done.stdout + done.stderr, db_url=db_url)
@@ -222,8 +239,11 @@ def test_a_spawn_from_that_config_is_a_valid_pod(hub_pod: dict[str, Any]) -> Non
     assert {"key": "hub.jupyter.org/node-purpose", "operator": "In", "values": ["user"]} in (
         expressions
     )
-    claims = {v["persistentVolumeClaim"]["claimName"] for v in spec["volumes"]
-              if "persistentVolumeClaim" in v}  # fmt: skip
+    claims = {
+        v["persistentVolumeClaim"]["claimName"]
+        for v in spec["volumes"]
+        if "persistentVolumeClaim" in v
+    }
     assert pvc["metadata"]["name"] in claims  # the home PVC apply_kubernetes defines
 
 

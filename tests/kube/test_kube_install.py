@@ -114,8 +114,10 @@ def test_every_secret_and_configmap_read_is_created() -> None:
         assert optional or key in created[(kind, name)].keys, f"{kind} {name}: no key {key}"
     # CloudNativePG's logins: basic-auth Secrets with username and password
     cluster = load("postgres/odc-cluster.yaml")["spec"]
-    logins = [cluster["bootstrap"]["initdb"]["secret"]["name"],
-              *(r["passwordSecret"]["name"] for r in cluster["managed"]["roles"])]  # fmt: skip
+    logins = [
+        cluster["bootstrap"]["initdb"]["secret"]["name"],
+        *(r["passwordSecret"]["name"] for r in cluster["managed"]["roles"]),
+    ]
     for name in logins:
         secret = created[("secret", name)]
         assert secret.type == "kubernetes.io/basic-auth"
@@ -151,8 +153,14 @@ def test_the_offline_lines_run_as_written(tmp_path: Path) -> None:
     offline = [c for c in install_commands() if c.startswith(("python3 ", "sdl ", "rm "))]
     assert len(offline) == 3
     for command in offline:
-        done = subprocess.run(["bash", "-euo", "pipefail", "-c", command], cwd=work, env=env,
-                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", command],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, f"{command}\n{done.stdout}{done.stderr}"
     document = yaml.safe_load((work / "settings.yaml").read_text())
     assert document == load("jupyterhub.yaml")["hub"]["extraFiles"]["sdl-settings"]["data"]

@@ -78,8 +78,9 @@ class Live:
         import requests
 
         headers = {"Authorization": f"token {token or self.token}"}
-        return requests.request(method, f"{self.base}/hub/api{path}", headers=headers,
-                                timeout=60, **kwargs)  # fmt: skip
+        return requests.request(
+            method, f"{self.base}/hub/api{path}", headers=headers, timeout=60, **kwargs
+        )
 
     def user(self, name: str, groups: Sequence[str] = ()) -> None:
         self.api("POST", f"/users/{name}")
@@ -151,8 +152,19 @@ def user_pod(name: str) -> dict[str, Any]:
 
 def in_pod(pod: dict[str, Any], code: str) -> Any:
     """Run Python in the user's container; its last line printed is JSON."""
-    out = run("kubectl", "-n", NAMESPACE, "exec", pod["metadata"]["name"], "-c", "notebook",
-              "--", "python", "-c", code)  # fmt: skip
+    out = run(
+        "kubectl",
+        "-n",
+        NAMESPACE,
+        "exec",
+        pod["metadata"]["name"],
+        "-c",
+        "notebook",
+        "--",
+        "python",
+        "-c",
+        code,
+    )
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -178,8 +190,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     exists = subprocess.run(["kubectl", "get", "namespace", NAMESPACE], capture_output=True)
     if exists.returncode == 0:
         pytest.fail(f"namespace {NAMESPACE} exists: use a disposable cluster")
-    operator_there = subprocess.run(["helm", "status", "cnpg", "-n", "cnpg-system"],
-                                    capture_output=True).returncode == 0  # fmt: skip
+    operator_there = (
+        subprocess.run(
+            ["helm", "status", "cnpg", "-n", "cnpg-system"], capture_output=True
+        ).returncode
+        == 0
+    )
     work = tmp_path_factory.mktemp("live") / "helm-values"
     shutil.copytree(VALUES, work)
     env = {
@@ -199,18 +215,51 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             if command == f"kubectl create namespace {NAMESPACE}" and archive:
                 run("kubectl", "-n", NAMESPACE, "apply", "-f", archive)
         overlay = work / "live-test.yaml"
-        overlay.write_text(yaml.safe_dump({"hub": {
-            "services": {"live-test": {"api_token": token, "admin": True}},
-            "loadRoles": {"live-test": {"services": ["live-test"], "scopes": [
-                "admin:users", "admin:groups", "admin:servers", "tokens", "access:services",
-                "custom:quotas:read", "custom:quotas:write"]}},
-        }}))  # fmt: skip
-        run("helm", "upgrade", hub_line.release, hub_line.chart, "--repo", hub_line.repo,
-            "--version", hub_line.version, "-n", NAMESPACE, "--reuse-values", "-f",
-            str(overlay), "--wait", "--timeout", "10m")  # fmt: skip
+        overlay.write_text(
+            yaml.safe_dump(
+                {
+                    "hub": {
+                        "services": {"live-test": {"api_token": token, "admin": True}},
+                        "loadRoles": {
+                            "live-test": {
+                                "services": ["live-test"],
+                                "scopes": [
+                                    "admin:users",
+                                    "admin:groups",
+                                    "admin:servers",
+                                    "tokens",
+                                    "access:services",
+                                    "custom:quotas:read",
+                                    "custom:quotas:write",
+                                ],
+                            }
+                        },
+                    }
+                }
+            )
+        )
+        run(
+            "helm",
+            "upgrade",
+            hub_line.release,
+            hub_line.chart,
+            "--repo",
+            hub_line.repo,
+            "--version",
+            hub_line.version,
+            "-n",
+            NAMESPACE,
+            "--reuse-values",
+            "-f",
+            str(overlay),
+            "--wait",
+            "--timeout",
+            "10m",
+        )
         port = free_port()
-        forward = subprocess.Popen(["kubectl", "-n", NAMESPACE, "port-forward",
-                                    "svc/proxy-public", f"{port}:80"])  # fmt: skip
+        forward = subprocess.Popen(
+            ["kubectl", "-n", NAMESPACE, "port-forward", "svc/proxy-public", f"{port}:80"]
+        )
         time.sleep(3)
         try:
             yield Live(f"http://127.0.0.1:{port}", token, env["SDL_SHARED_PASSWORD"])
@@ -230,11 +279,22 @@ def test_both_charts_and_the_database_run(live: Live) -> None:
         status = json.loads(run("helm", "status", release, "-n", NAMESPACE, "-o", "json"))
         assert status["info"]["status"] == "deployed", release
     pods = kubectl_json("get", "pods")["items"]
-    ready = {p["metadata"]["name"] for p in pods
-             if any(c["type"] == "Ready" and c["status"] == "True"
-                    for c in p["status"].get("conditions", []))}  # fmt: skip
-    for prefix in ("hub-", "proxy-", "api-sdl-dask-gateway-", "controller-sdl-dask-gateway-",
-                   "traefik-sdl-dask-gateway-", "sdl-odc-db-1"):  # fmt: skip
+    ready = {
+        p["metadata"]["name"]
+        for p in pods
+        if any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in p["status"].get("conditions", [])
+        )
+    }
+    for prefix in (
+        "hub-",
+        "proxy-",
+        "api-sdl-dask-gateway-",
+        "controller-sdl-dask-gateway-",
+        "traefik-sdl-dask-gateway-",
+        "sdl-odc-db-1",
+    ):
         assert any(name.startswith(prefix) for name in ready), f"no ready pod {prefix}*"
 
 
@@ -252,8 +312,12 @@ def test_login_with_the_shared_password(live: Live) -> None:
     reply = session.post(f"{live.base}/hub/login", data=form, timeout=60)
     assert reply.status_code == 200 and "/hub/login" not in reply.url, reply.url
     assert any(c.name.startswith("jupyterhub-") for c in session.cookies)
-    wrong = requests.post(f"{live.base}/hub/login", timeout=60, cookies=page.cookies,
-                          data={**form, "password": "not-the-password"})  # fmt: skip
+    wrong = requests.post(
+        f"{live.base}/hub/login",
+        timeout=60,
+        cookies=page.cookies,
+        data={**form, "password": "not-the-password"},
+    )
     assert "/hub/login" in wrong.url or wrong.status_code == 403
 
 
@@ -297,7 +361,9 @@ def two_users(live: Live) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
 
 def test_the_archive_is_mounted_read_only(two_users: tuple[dict, dict]) -> None:
     path = KubernetesSettings().archive_mount_path
-    result = in_pod(two_users[0], f"""
+    result = in_pod(
+        two_users[0],
+        f"""
 import errno, json, os
 try:
     open(os.path.join({path!r}, ".sdl-live-test"), "w")
@@ -305,14 +371,20 @@ try:
 except OSError as exc:
     wrote = exc.errno
 print(json.dumps({{"listed": isinstance(os.listdir({path!r}), list), "errno": wrote}}))
-""")  # fmt: skip
+""",
+    )
     assert result["listed"] and result["errno"] in (30, 13)  # EROFS (or EACCES)
 
 
 def test_network_policies_in_action(two_users: tuple[dict, dict]) -> None:
     alice, bob = two_users
-    targets = [METADATA_ADDRESS, (bob["status"]["podIP"], 8888), ("hub", 8081),
-               ("sdl-odc-db-rw", 5432), ("proxy-public", 80)]  # fmt: skip
+    targets = [
+        METADATA_ADDRESS,
+        (bob["status"]["podIP"], 8888),
+        ("hub", 8081),
+        ("sdl-odc-db-rw", 5432),
+        ("proxy-public", 80),
+    ]
     reached = in_pod(alice, REACH % (targets,))
     assert reached == {
         "169.254.169.254:80": False,  # the cloud metadata address
@@ -328,28 +400,39 @@ def test_a_dask_dashboard_is_refused_to_another_user(
 ) -> None:
     import requests
 
-    cluster = in_pod(two_users[0], """
+    cluster = in_pod(
+        two_users[0],
+        """
 import json
 from dask_gateway import Gateway
 c = Gateway().new_cluster(shutdown_on_close=False)
 print(json.dumps({"name": c.name, "dashboard": c.dashboard_link}))
-""")  # fmt: skip
+""",
+    )
     try:
         path = "/" + cluster["dashboard"].split("://", 1)[-1].split("/", 1)[1]
         url = f"{live.base}{path}"
-        own = requests.get(url, timeout=60, headers={
-            "Authorization": f"token {live.user_token('alice')}"})  # fmt: skip
-        other = requests.get(url, timeout=60, allow_redirects=False, headers={
-            "Authorization": f"token {live.user_token('bob')}"})  # fmt: skip
+        own = requests.get(
+            url, timeout=60, headers={"Authorization": f"token {live.user_token('alice')}"}
+        )
+        other = requests.get(
+            url,
+            timeout=60,
+            allow_redirects=False,
+            headers={"Authorization": f"token {live.user_token('bob')}"},
+        )
         assert own.status_code == 200
         assert other.status_code in (403, 404)
     finally:
-        in_pod(two_users[0], f"""
+        in_pod(
+            two_users[0],
+            f"""
 import json
 from dask_gateway import Gateway
 Gateway().stop_cluster({cluster["name"]!r})
 print(json.dumps(True))
-""")  # fmt: skip
+""",
+        )
 
 
 def test_an_over_quota_spawn_is_refused(live: Live) -> None:
@@ -357,13 +440,19 @@ def test_an_over_quota_spawn_is_refused(live: Live) -> None:
 
     smallest = min(PROFILES, key=lambda p: p.cpu_limit)
     live.user("carol")
-    policy = requests.put(f"{live.base}/services/quotas/api/policies/user/carol", timeout=60,
-                          headers={"Authorization": f"token {live.token}"},
-                          json={"max_cpu": smallest.cpu_limit / 2})  # fmt: skip
+    policy = requests.put(
+        f"{live.base}/services/quotas/api/policies/user/carol",
+        timeout=60,
+        headers={"Authorization": f"token {live.token}"},
+        json={"max_cpu": smallest.cpu_limit / 2},
+    )
     assert policy.status_code == 200, policy.text
     try:
         assert live.refused("carol", smallest.slug)
         assert not user_pods("carol")
     finally:
-        requests.delete(f"{live.base}/services/quotas/api/policies/user/carol", timeout=60,
-                        headers={"Authorization": f"token {live.token}"})  # fmt: skip
+        requests.delete(
+            f"{live.base}/services/quotas/api/policies/user/carol",
+            timeout=60,
+            headers={"Authorization": f"token {live.token}"},
+        )

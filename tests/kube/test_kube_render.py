@@ -42,8 +42,11 @@ def test_render_writes_every_kind(rendered: list[Path]) -> None:
     }
     names = {p.name for p in rendered}
     assert {"pod-student-small.yaml", "pod-gpu-users-member-gpu.yaml"} <= names
-    assert {"networkpolicy-sdl-odc-db-ingress.yaml", "networkpolicy-sdl-dask-pods-ingress.yaml",
-            "ingressroute-sdl-dask-dashboards.yaml"} <= names  # fmt: skip
+    assert {
+        "networkpolicy-sdl-odc-db-ingress.yaml",
+        "networkpolicy-sdl-dask-pods-ingress.yaml",
+        "ingressroute-sdl-dask-dashboards.yaml",
+    } <= names
     assert "pod-student-gpu.yaml" not in names
 
 
@@ -114,8 +117,7 @@ def test_fit_prints_the_packing_table() -> None:
 def test_fit_yaml_fields_are_profile_fields() -> None:
     result = CliRunner().invoke(profiles, ["fit", "--node", "8,32Gi", "--yaml"])
     shares = yaml.safe_load(result.output)
-    assert set(shares["4-per-node"]) == {"cpu_guarantee", "cpu_limit", "mem_guarantee",
-                                         "mem_limit"}  # fmt: skip
+    assert set(shares["4-per-node"]) == {"cpu_guarantee", "cpu_limit", "mem_guarantee", "mem_limit"}
 
 
 @pytest.mark.parametrize("node", ["16", "16,64 GB", "x,64Gi", "0,64Gi", "1,1Gi"])
@@ -171,8 +173,10 @@ def test_render_reads_the_kubernetes_settings(tmp_path: Path) -> None:
     assert pvc["spec"]["resources"]["requests"]["storage"] == "25Gi"
     pod = yaml.safe_load((out / "users" / "pod-student-small.yaml").read_text())
     archive = next(v for v in pod["spec"]["volumes"] if v["name"] == "archive")
-    assert archive == {"name": "archive", "nfs": {"server": "nas.lab", "path": "/eo",
-                                                  "readOnly": True}}  # fmt: skip
+    assert archive == {
+        "name": "archive",
+        "nfs": {"server": "nas.lab", "path": "/eo", "readOnly": True},
+    }
     kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
 
 

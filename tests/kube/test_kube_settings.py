@@ -15,9 +15,10 @@ def test_defaults_are_complete_and_described() -> None:
         "persistentVolumeClaim": {"claimName": "sdl-archive", "readOnly": True}
     }
     undocumented = [
-        name for name, f in KubernetesSettings.model_fields.items()
+        name
+        for name, f in KubernetesSettings.model_fields.items()
         if not f.description and name != "ingest"
-    ]  # fmt: skip
+    ]
     assert undocumented == []
 
 

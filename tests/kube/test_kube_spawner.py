@@ -59,9 +59,11 @@ def test_pod_and_pvc(hub_c: Config, user: SampleUser, profile: Profile) -> None:
     assert spec["automountServiceAccountToken"] is False
     assert "serviceAccountName" not in spec
     assert spec["securityContext"] == {
-        "fsGroup": 100, "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"},
+        "fsGroup": 100,
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
         "fsGroupChangePolicy": "OnRootMismatch",
-    }  # fmt: skip
+    }
     csc = container["securityContext"]
     assert csc["runAsUser"] == 1000 and csc["runAsNonRoot"] is True
     assert csc["allowPrivilegeEscalation"] is False
@@ -72,8 +74,9 @@ def test_pod_and_pvc(hub_c: Config, user: SampleUser, profile: Profile) -> None:
     # storage: own PVC as home, archive read-only; writable only for admins, elsewhere
     volumes = {v["name"]: v for v in spec["volumes"]}
     assert volumes["home"]["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
-    mounts = [(m["name"], m["mountPath"], m.get("readOnly", False))
-              for m in container["volumeMounts"]]  # fmt: skip
+    mounts = [
+        (m["name"], m["mountPath"], m.get("readOnly", False)) for m in container["volumeMounts"]
+    ]
     assert ("home", "/home/jovyan", False) in mounts
     assert ("archive", "/home/jovyan/shared", True) in mounts
     writable = [m for m in mounts if m[0] == "archive" and not m[2]]
@@ -130,8 +133,9 @@ def test_switching_profiles_leaves_nothing_behind(hub_c: Config) -> None:
     """The same Spawner object is reused by the hub across restarts of a server."""
 
     async def gpu_then_small() -> dict:
-        spawner, _, _ = await spawn_manifests(hub_c, SampleUser("g", ("gpu-users",)), {
-            "profile": "gpu"})  # fmt: skip
+        spawner, _, _ = await spawn_manifests(
+            hub_c, SampleUser("g", ("gpu-users",)), {"profile": "gpu"}
+        )
         assert spawner.extra_resource_limits == {"nvidia.com/gpu": "1"}
         spawner.user_options = {"profile": "small"}
         await spawner.load_user_options()
@@ -151,9 +155,13 @@ def z2jh_config() -> Config:
     c.KubeSpawner.mem_guarantee = "1G"
     c.KubeSpawner.environment = {}
     c.KubeSpawner.tolerations = [
-        {"key": "hub.jupyter.org/dedicated", "operator": "Equal", "value": "user",
-         "effect": "NoSchedule"},
-    ]  # fmt: skip
+        {
+            "key": "hub.jupyter.org/dedicated",
+            "operator": "Equal",
+            "value": "user",
+            "effect": "NoSchedule",
+        },
+    ]
     c.KubeSpawner.volumes = {}
     c.KubeSpawner.volume_mounts = {}
     c.KubeSpawner.uid = 1000
@@ -170,8 +178,10 @@ def test_on_top_of_the_z2jh_chart_config(settings: Settings) -> None:
     kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
     spec = pod["spec"]
     assert spec["containers"][0]["resources"]["requests"]["memory"] == 24 * GIB
-    assert [t["key"] for t in spec["tolerations"]] == ["hub.jupyter.org/dedicated",
-                                                        "nvidia.com/gpu"]  # fmt: skip
+    assert [t["key"] for t in spec["tolerations"]] == [
+        "hub.jupyter.org/dedicated",
+        "nvidia.com/gpu",
+    ]
     assert [v["name"] for v in spec["volumes"]] == ["home", "archive"]
     with pytest.raises(web.HTTPError):
         manifests(c, SampleUser("student"), {"profile": "gpu"})

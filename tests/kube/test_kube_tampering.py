@@ -20,17 +20,19 @@ STUDENT = SampleUser("student", ("students",))
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
 json_values = st.recursive(
-    json_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner,
-                                                                             max_size=3),
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
     max_leaves=8,
-)  # fmt: skip
+)
 unknown_slug = st.text(min_size=1, max_size=80).filter(lambda s: s not in SLUGS)
 wrong_typed = (
-    st.integers() | st.floats(allow_nan=False) | st.booleans()
+    st.integers()
+    | st.floats(allow_nan=False)
+    | st.booleans()
     | st.dictionaries(st.text(), json_values, min_size=1, max_size=3)
     | st.lists(json_values, min_size=2, max_size=4)
     | st.lists(st.integers(), min_size=1, max_size=1)
-)  # fmt: skip
+)
 oversize = st.text(min_size=64, max_size=400)
 
 tampered = st.one_of(

@@ -32,9 +32,12 @@ def quota_api(
     platform: RunningPlatform, token: str, method: str, path: str, **kwargs: Any
 ) -> requests.Response:
     return requests.request(
-        method, f"{platform.url}{SERVICE}api/{path}",
-        headers={"Authorization": f"token {token}"}, timeout=30, **kwargs,
-    )  # fmt: skip
+        method,
+        f"{platform.url}{SERVICE}api/{path}",
+        headers={"Authorization": f"token {token}"},
+        timeout=30,
+        **kwargs,
+    )
 
 
 def platform_store(platform: RunningPlatform) -> QuotaStore:

@@ -17,8 +17,13 @@ TODAY = date(2026, 6, 1)
 
 
 def facts(**changes) -> SpawnFacts:
-    base = {"running_servers": 0, "cpu_hours_used": 0.0, "window_days": 30,
-            "home_bytes": 0, "today": TODAY}  # fmt: skip
+    base = {
+        "running_servers": 0,
+        "cpu_hours_used": 0.0,
+        "window_days": 30,
+        "home_bytes": 0,
+        "today": TODAY,
+    }
     return SpawnFacts(**{**base, **changes})
 
 
@@ -38,16 +43,24 @@ def test_no_limits_allows_everything() -> None:
 @pytest.mark.parametrize(
     ("fields", "slug", "limit", "says"),
     [
-        ({"allowed_profiles": ["small"]}, "medium", "allowed_profiles",
-         "Profile 'medium' is not in your quota (allowed_profiles: small, from group students); "
-         "choose small"),
+        (
+            {"allowed_profiles": ["small"]},
+            "medium",
+            "allowed_profiles",
+            "Profile 'medium' is not in your quota (allowed_profiles: small, from group students); "
+            "choose small",
+        ),
         ({"max_cpu": 2}, "medium", "max_cpu", "has 4 CPU, over your limit (max_cpu 2"),
         ({"max_memory": "8Gi"}, "large", "max_memory", "32Gi memory, over your limit"),
         ({"max_gpus": 0}, "gpu", "max_gpus", "1 GPU(s), over your limit (max_gpus 0"),
-        ({"expires": date(2026, 5, 31)}, "small", "expires",
-         "Your access expired on 2026-05-31 (expires, from group students); ask an admin"),
+        (
+            {"expires": date(2026, 5, 31)},
+            "small",
+            "expires",
+            "Your access expired on 2026-05-31 (expires, from group students); ask an admin",
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_limit_refuses_with_its_name_and_a_way_out(fields, slug, limit, says) -> None:
     decision = run(slug, policy(**fields))
     assert not decision.allowed

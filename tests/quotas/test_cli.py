@@ -40,15 +40,15 @@ def test_set_get_explain(cli_env: list[str]) -> None:
     out = invoke(["set", "group", "students", "max_cpu=4", "max_memory=16Gi", *cli_env])
     assert out.strip() == "group students: max_cpu=4, max_memory=16Gi"
     invoke(["set", "user", "sam", "max_cpu=8", "budget_cpu_hours=50", *cli_env])
-    out = invoke(["set", "group", "students", "max_memory=inherit", "max_gpus=unlimited",
-                  *cli_env])  # fmt: skip
+    out = invoke(["set", "group", "students", "max_memory=inherit", "max_gpus=unlimited", *cli_env])
     assert out.strip() == "group students: max_cpu=4, max_gpus=unlimited"
     listing = invoke(["get", *cli_env])
     assert "defaults: max_servers=1" in listing
     assert "user sam: max_cpu=8, budget_cpu_hours=50" in listing
     document = json.loads(invoke(["get", "user", "sam", "--json", *cli_env]))
-    assert document == [{"kind": "user", "name": "sam",
-                         "policy": {"max_cpu": 8.0, "budget_cpu_hours": 50.0}}]  # fmt: skip
+    assert document == [
+        {"kind": "user", "name": "sam", "policy": {"max_cpu": 8.0, "budget_cpu_hours": 50.0}}
+    ]
 
     explained = invoke(["explain", "sam", *cli_env])
     assert "sam: groups students" in explained

@@ -41,20 +41,33 @@ def test_admin_edits_group_quota_and_member_spawn_respects_it(platform: RunningP
         login(driver, platform.url, "ada", ADMIN_PASSWORD)
         # the hub links the console in its Services menu
         driver.get(f"{platform.url}/hub/home")
-        wait_for(driver, lambda d: d.find_elements(By.XPATH, f"//a[contains(@href, '{SERVICE}')]"),
-                 30, "the quota service in the hub's Services menu")  # fmt: skip
+        wait_for(
+            driver,
+            lambda d: d.find_elements(By.XPATH, f"//a[contains(@href, '{SERVICE}')]"),
+            30,
+            "the quota service in the hub's Services menu",
+        )
         driver.get(f"{platform.url}{SERVICE}admin")
-        wait_for(driver, lambda d: d.find_elements(By.ID, "group-students"), 60,
-                 "the students group in the admin console")  # fmt: skip
+        wait_for(
+            driver,
+            lambda d: d.find_elements(By.ID, "group-students"),
+            60,
+            "the students group in the admin console",
+        )
         driver.find_element(By.CSS_SELECTOR, "#group-students a").click()
-        field = wait_for(driver, lambda d: d.find_elements(By.ID, "field-max_cpu"), 30,
-                         "the policy form")[0]  # fmt: skip
+        field = wait_for(
+            driver, lambda d: d.find_elements(By.ID, "field-max_cpu"), 30, "the policy form"
+        )[0]
         field.clear()
         field.send_keys("2")
         driver.find_element(By.ID, "field-allowed_profiles").send_keys("small,medium")
         driver.find_element(By.ID, "save").click()
-        row = wait_for(driver, lambda d: d.find_elements(By.ID, "group-students"), 30,
-                       "the console after saving")[0]  # fmt: skip
+        row = wait_for(
+            driver,
+            lambda d: d.find_elements(By.ID, "group-students"),
+            30,
+            "the console after saving",
+        )[0]
         assert "max_cpu 2" in row.text and "allowed_profiles small, medium" in row.text
         sam_row = driver.find_element(By.ID, "user-sam").text
         assert "max_cpu 2" in sam_row, sam_row

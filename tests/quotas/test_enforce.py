@@ -106,8 +106,19 @@ def test_budget_from_usage_records(hub_config: Config) -> None:
     store.set_policy("group", "students", Policy(budget_cpu_hours=10))
     now = datetime.now(UTC)
     s = spawner(hub_config, name="bea")
-    store.add_usage(UsageRecord("server", "bea", "", "small", 2.0, 0, now - timedelta(hours=4),
-                                now - timedelta(hours=1), now))  # fmt: skip
+    store.add_usage(
+        UsageRecord(
+            "server",
+            "bea",
+            "",
+            "small",
+            2.0,
+            0,
+            now - timedelta(hours=4),
+            now - timedelta(hours=1),
+            now,
+        )
+    )
     asyncio.run(check_spawn(s, PROFILES["small"]))  # 6 of 10 CPU-hours
     store.record_cluster_usage("bea", "c", 2.0, 0, now - timedelta(hours=2), now)
     assert "You have used 10.0 of your 10 CPU-hours" in refusal(s, "small").log_message

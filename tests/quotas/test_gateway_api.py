@@ -12,17 +12,22 @@ from hub.settings import settings_from_dict
 
 
 def test_dask_limits_and_cluster_usage(pg_data_dir: Path, fresh_db) -> None:
-    settings = settings_from_dict({
-        "data_dir": str(pg_data_dir),
-        "quotas": {"database": fresh_db[0], "defaults": {"dask_max_clusters": 1}},
-    })  # fmt: skip
+    settings = settings_from_dict(
+        {
+            "data_dir": str(pg_data_dir),
+            "quotas": {"database": fresh_db[0], "defaults": {"dask_max_clusters": 1}},
+        }
+    )
     store = settings_store(settings)
     store.set_policy("group", "students", Policy(dask_max_cores=8, dask_max_memory="32Gi"))
     store.set_policy("user", "sam", Policy(dask_max_workers=4))
     limits = dask_limits(settings, "sam", ["students"])
     assert (limits.max_cores, limits.max_memory, limits.max_workers, limits.max_clusters) == (
-        8.0, 32 * 2**30, 4, 1,
-    )  # fmt: skip
+        8.0,
+        32 * 2**30,
+        4,
+        1,
+    )
     assert "dask_max_cores 8 (from group students)" in limits.explanation
 
     start = datetime.now(UTC) - timedelta(hours=2)
@@ -36,11 +41,13 @@ def test_the_gateway_limits_follow_the_quota_and_fall_back_to_dask_defaults(
 ) -> None:
     from hub.gateway.limits import limits_for
 
-    settings = settings_from_dict({
-        "data_dir": str(pg_data_dir),
-        "quotas": {"database": fresh_db[0]},
-        "dask": {"user_limits": {"workers": 8, "clusters": 2}},
-    })  # fmt: skip
+    settings = settings_from_dict(
+        {
+            "data_dir": str(pg_data_dir),
+            "quotas": {"database": fresh_db[0]},
+            "dask": {"user_limits": {"workers": 8, "clusters": 2}},
+        }
+    )
     settings_store(settings).set_policy("group", "students", Policy(dask_max_workers=3))
     student = limits_for("sam", ["students"], settings)
     assert (student.workers, student.clusters) == (3, 2)  # quota, then the dask: default

@@ -83,8 +83,11 @@ def test_assignments_set_unlimit_and_inherit() -> None:
     assert unset == ["budget_cpu_hours"]
     policy = updated(Policy(budget_cpu_hours=5, max_gpus=1), values, unset)
     assert policy.set_fields() == {
-        "allowed_profiles": ["a", "b"], "max_cpu": 4.0, "max_memory": None, "max_gpus": 1,
-    }  # fmt: skip
+        "allowed_profiles": ["a", "b"],
+        "max_cpu": 4.0,
+        "max_memory": None,
+        "max_gpus": 1,
+    }
 
 
 def test_defaults_come_from_the_settings_document() -> None:
@@ -136,5 +139,6 @@ def test_a_workshop_may_narrow() -> None:
     assert eff.value("allowed_profiles") == ["small"]  # defaults allow every profile
     limited = Policy(allowed_profiles=["small", "medium"])
     wide = {"ws-x": Policy(allowed_profiles=["medium", "large"])}
-    assert effective_policy("tia", ["ws-x"], wide, None, limited).value(
-        "allowed_profiles") == ["medium"]  # fmt: skip
+    assert effective_policy("tia", ["ws-x"], wide, None, limited).value("allowed_profiles") == [
+        "medium"
+    ]

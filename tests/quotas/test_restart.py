@@ -28,10 +28,19 @@ def test_quotas_and_usage_survive_a_restart() -> None:
         policy = {"max_cpu": 2, "budget_cpu_hours": 50}
         assert quota_api(first, token, "PUT", "policies/group/students", json=policy).ok
         now = datetime.now(UTC)
-        platform_store(first).add_usage(UsageRecord(
-            "server", "sam", "", "small", 2.0, 0, now - timedelta(hours=3),
-            now - timedelta(hours=0.5), now,
-        ))  # fmt: skip
+        platform_store(first).add_usage(
+            UsageRecord(
+                "server",
+                "sam",
+                "",
+                "small",
+                2.0,
+                0,
+                now - timedelta(hours=3),
+                now - timedelta(hours=0.5),
+                now,
+            )
+        )
         forget_stores()  # PostgreSQL comes back on another port
     assert first.proc.returncode == 0
 

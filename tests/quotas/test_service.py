@@ -55,9 +55,14 @@ def test_api_authorisation(platform: RunningPlatform) -> None:
     assert me.status_code == 200 and me.json()["name"] == "sam"
     assert me.json()["groups"] == ["students"]
     assert quota_api(platform, token, "GET", "users/sam").status_code == 200
-    for method, path in (("GET", "users/sue"), ("GET", "users"), ("GET", "usage"),
-                         ("GET", "policies"), ("PUT", "policies/user/sam"),
-                         ("DELETE", "policies/group/students")):  # fmt: skip
+    for method, path in (
+        ("GET", "users/sue"),
+        ("GET", "users"),
+        ("GET", "usage"),
+        ("GET", "policies"),
+        ("PUT", "policies/user/sam"),
+        ("DELETE", "policies/group/students"),
+    ):
         response = quota_api(platform, token, method, path, json={"max_cpu": 64})
         assert response.status_code == 403, (method, path, response.text)
         assert "custom:quotas" in response.json()["message"]
@@ -94,15 +99,18 @@ def test_enforcement_at_spawn_rest_and_form(platform: RunningPlatform) -> None:
 
     large = sam.api("POST", "/users/sam/server", json={"profile": "large"})
     assert large.status_code == 403
-    assert "'large' is not in your quota (allowed_profiles: medium, small, from group " \
-        "students); choose small, or ask an admin" in large.json()["message"]  # fmt: skip
+    assert (
+        "'large' is not in your quota (allowed_profiles: medium, small, from group "
+        "students); choose small, or ask an admin" in large.json()["message"]
+    )
     medium = sam.api("POST", "/users/sam/server", json={"profile": "medium"})
     assert medium.status_code == 403
     assert "(max_cpu 2, from group students); choose small" in medium.json()["message"]
     tampered = sam.api("POST", "/users/sam/server", json={"profile": "small", "cpu_limit": 64})
     assert tampered.status_code == 400  # only 'profile' may be sent at all
-    form = sam.session.post(f"{platform.url}/hub/spawn/sam",
-                            data={"profile": "medium", "_xsrf": sam.xsrf}, timeout=60)  # fmt: skip
+    form = sam.session.post(
+        f"{platform.url}/hub/spawn/sam", data={"profile": "medium", "_xsrf": sam.xsrf}, timeout=60
+    )
     assert form.status_code == 403 and "max_cpu 2" in form.text
 
     tia = logged_in(platform, "tia")
@@ -116,8 +124,19 @@ def test_budget_and_usage_accounting(platform: RunningPlatform) -> None:
     store = platform_store(platform)
     store.set_policy("group", "students", Policy(budget_cpu_hours=10))
     now = datetime.now(UTC)
-    store.add_usage(UsageRecord("server", "sue", "", "large", 8.0, 0, now - timedelta(days=2),
-                                now - timedelta(days=2) + timedelta(hours=2), now))  # fmt: skip
+    store.add_usage(
+        UsageRecord(
+            "server",
+            "sue",
+            "",
+            "large",
+            8.0,
+            0,
+            now - timedelta(days=2),
+            now - timedelta(days=2) + timedelta(hours=2),
+            now,
+        )
+    )
     store.add_usage(
         UsageRecord(
             "server",
@@ -130,7 +149,7 @@ def test_budget_and_usage_accounting(platform: RunningPlatform) -> None:
             now - timedelta(days=35),
             now,
         )
-    )  # fmt: skip  (outside the window)
+    )  # outside the window
     sue = logged_in(platform, "sue")
     over = sue.api("POST", "/users/sue/server", json={"profile": "small"})
     assert over.status_code == 403
@@ -153,8 +172,11 @@ def test_budget_and_usage_accounting(platform: RunningPlatform) -> None:
     assert second.status_code in (400, 403, 404)  # named servers off, or max_servers 1
 
     assert uma.api("DELETE", "/users/uma/server").status_code in (202, 204)
-    wait_until(lambda: all(r.stopped_at for r in store.usage_records("uma")), 30,
-               "the poller to close uma's session")  # fmt: skip
+    wait_until(
+        lambda: all(r.stopped_at for r in store.usage_records("uma")),
+        30,
+        "the poller to close uma's session",
+    )
     store.delete_policy("group", "students")
 
 
@@ -166,8 +188,11 @@ def test_spawns_are_checked_while_the_service_restarts(platform: RunningPlatform
     os.kill(pid, signal.SIGKILL)
     refused = logged_in(platform, "sam").api("POST", "/users/sam/server", json={})
     assert refused.status_code == 403 and "max_cpu 1, from user sam" in refused.json()["message"]
-    wait_until(lambda: ada.api("GET", "/services/quotas").json()["pid"] not in (pid, 0), 60,
-               "the hub to restart the quota service")  # fmt: skip
+    wait_until(
+        lambda: ada.api("GET", "/services/quotas").json()["pid"] not in (pid, 0),
+        60,
+        "the hub to restart the quota service",
+    )
     wait_for_service(platform)
     store.delete_policy("user", "sam")
 
@@ -188,8 +213,12 @@ def test_user_view_and_console_in_a_browser_session(platform: RunningPlatform) -
     assert console.status_code == 200 and "id='user-sam'" in console.text
     assert "id='group-students'" in console.text and "sue: over budget" not in console.text
     # a cookie request that changes something needs the form's XSRF token
-    posted = ada.session.post(f"{platform.url}{SERVICE}admin/group/students",
-                              data={"max_cpu": "1"}, timeout=60, allow_redirects=False)  # fmt: skip
+    posted = ada.session.post(
+        f"{platform.url}{SERVICE}admin/group/students",
+        data={"max_cpu": "1"},
+        timeout=60,
+        allow_redirects=False,
+    )
     assert posted.status_code in (302, 403) and posted.status_code != 200
     assert store.policy("group", "students") == Policy(budget_cpu_hours=100)
     store.delete_policy("group", "students")

@@ -24,14 +24,18 @@ def test_migrations_run_once_and_keep_data(fresh_db) -> None:
     store = QuotaStore(fresh_db[1])
     assert store.migrate(target=1) == [1]
     with store.engine.begin() as conn:  # data written by the version-1 schema
-        conn.execute(sa.text(
-            "INSERT INTO quota_policies (kind, name, policy) "
-            "VALUES ('group', 'old', '{\"max_cpu\": 3}')"
-        ))  # fmt: skip
-        conn.execute(sa.text(
-            "INSERT INTO usage_records (kind, username, name, cpu, started_at, last_seen) "
-            "VALUES ('server', 'sam', '', 2, now(), now())"
-        ))  # fmt: skip
+        conn.execute(
+            sa.text(
+                "INSERT INTO quota_policies (kind, name, policy) "
+                "VALUES ('group', 'old', '{\"max_cpu\": 3}')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO usage_records (kind, username, name, cpu, started_at, last_seen) "
+                "VALUES ('server', 'sam', '', 2, now(), now())"
+            )
+        )
     assert store.migrate() == list(range(2, LATEST + 1))
     assert store.migrate() == []
     assert version(store) == LATEST
@@ -83,8 +87,17 @@ def test_server_sessions_from_polls(store: QuotaStore) -> None:
 
 
 def test_cpu_hours_count_only_the_window(store: QuotaStore) -> None:
-    old = UsageRecord("server", "ola", "", "large", 8.0, 0, NOW - timedelta(days=40),
-                      NOW - timedelta(days=29), NOW - timedelta(days=29))  # fmt: skip
+    old = UsageRecord(
+        "server",
+        "ola",
+        "",
+        "large",
+        8.0,
+        0,
+        NOW - timedelta(days=40),
+        NOW - timedelta(days=29),
+        NOW - timedelta(days=29),
+    )
     store.add_usage(old)
     used = store.cpu_hours("ola", timedelta(days=30), now=NOW)
     assert round(used, 6) == 8 * 24  # only the last day of it lies in the window
@@ -104,8 +117,9 @@ def test_known_users_and_home_sizes(store: QuotaStore) -> None:
     store.remember_users([("sam", ["students"], False), ("ada", [], True)])
     store.remember_users([("sam", ["students", "staff"], False)])
     assert [(u.name, u.groups, u.admin) for u in store.known_users()] == [
-        ("ada", (), True), ("sam", ("staff", "students"), False),
-    ]  # fmt: skip
+        ("ada", (), True),
+        ("sam", ("staff", "students"), False),
+    ]
     store.set_home_usage("sam", 123)
     store.set_home_usage("sam", 456)
     assert store.home_usages()["sam"][0] == 456

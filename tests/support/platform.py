@@ -75,14 +75,37 @@ def start_platform(
         for path in (data_dir, config):
             shutil.chown(path, run_as, run_as)
     log_path = data_dir / "sdl-up.out"
-    command = [*prefix, sys.executable, "-m", "hub.cli", "up", "--config", str(config),
-               "--data-dir", str(data_dir), "--port", str(port), "--ip", "127.0.0.1",
-               *extra_args]  # fmt: skip
-    run_env = {**os.environ, "SDL_ADMIN_PASSWORD": ADMIN_PASSWORD,
-               "SDL_SHARED_PASSWORD": SHARED_PASSWORD, **(env or {})}  # fmt: skip
+    command = [
+        *prefix,
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "up",
+        "--config",
+        str(config),
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        str(port),
+        "--ip",
+        "127.0.0.1",
+        *extra_args,
+    ]
+    run_env = {
+        **os.environ,
+        "SDL_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "SDL_SHARED_PASSWORD": SHARED_PASSWORD,
+        **(env or {}),
+    }
     with log_path.open("w") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, text=True,
-                                env=run_env, start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=run_env,
+            start_new_session=True,
+        )
     platform = RunningPlatform(f"http://127.0.0.1:{port}", data_dir, proc, log_path)
     try:
         _wait_up(platform, timeout)
@@ -140,8 +163,13 @@ class HubClient:
 
     def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {"X-XSRFToken": self.xsrf, **kwargs.pop("headers", {})}
-        return self.session.request(method, f"{self.base_url}/hub/api{path}", headers=headers,
-                                    timeout=kwargs.pop("timeout", 60), **kwargs)  # fmt: skip
+        return self.session.request(
+            method,
+            f"{self.base_url}/hub/api{path}",
+            headers=headers,
+            timeout=kwargs.pop("timeout", 60),
+            **kwargs,
+        )
 
     def new_token(self, username: str) -> str:
         response = self.api("POST", f"/users/{username}/tokens", json={"note": "tests"})

@@ -41,9 +41,12 @@ class Service:
 
     def put_text(self, path: str, text: str) -> requests.Response:
         body = {"type": "file", "format": "text", "content": text}
-        return requests.put(f"{self.platform.url}/user/{self.name}/api/contents/{path}",
-                            json=body, headers={"Authorization": f"token {self.token}"},
-                            timeout=30)  # fmt: skip
+        return requests.put(
+            f"{self.platform.url}/user/{self.name}/api/contents/{path}",
+            json=body,
+            headers={"Authorization": f"token {self.token}"},
+            timeout=30,
+        )
 
     def spawn(self) -> None:
         response = self.hub.spawn(self.name, {"profile": "small"})
@@ -63,8 +66,9 @@ def wait_for_service(platform: RunningPlatform, timeout: float = 60) -> None:
         if "Service workshops exited" in platform.hub_log():
             break
         try:
-            response = requests.get(f"{platform.url}/services/workshops/api/me", timeout=5,
-                                    allow_redirects=False)  # fmt: skip
+            response = requests.get(
+                f"{platform.url}/services/workshops/api/me", timeout=5, allow_redirects=False
+            )
             # until the service runs, the proxy sends its prefix to the hub
             if not response.headers.get("Location", "").startswith("/hub/services/"):
                 return

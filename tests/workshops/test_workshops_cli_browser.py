@@ -37,8 +37,7 @@ def test_cli_verbs(platform: RunningPlatform, tmp_path: Path) -> None:
     listed = runner.invoke(workshop, [*base, "list"])
     assert "cli-ws" in listed.output
     ivan = Service(platform, "ivan")
-    ivan.call("POST", "/workshops", json={"name": "ivan-cli", "starts_at": "+0m",
-                                          "ends_at": "+1h"})  # fmt: skip
+    ivan.call("POST", "/workshops", json={"name": "ivan-cli", "starts_at": "+0m", "ends_at": "+1h"})
     refused = runner.invoke(workshop, [*base, "handout", "ivan-cli"])
     assert refused.exit_code != 0 and "belongs to ivan" in str(refused.exception)
 
@@ -101,5 +100,7 @@ def test_instructor_page_flow(platform: RunningPlatform, tmp_path: Path) -> None
 
     listing = eventually(
         lambda: (r := participant.contents("workshops/web-ws")).status_code == 200 and r.json(),
-        30, "the notebooks at spawn")  # fmt: skip
+        30,
+        "the notebooks at spawn",
+    )
     assert {i["name"] for i in listing["content"]} == {"hello.ipynb", "notes.md"}

@@ -71,8 +71,12 @@ def test_z2jh_hub_pod_gets_the_service_and_workspaces_the_url() -> None:
 def test_service_reads_the_hub_pods_settings_without_a_runtime_file(tmp_path: Path) -> None:
     document = tmp_path / "settings.yaml"
     document.write_text("mode: kubernetes\nhub: {spawn_timeout: 300}\n")
-    env = {"SDL_MODE": "kubernetes", "SDL_CONFIG": str(document), "SDL_DATABASE_URL": DB,
-           "JUPYTERHUB_PUBLIC_URL": "https://lab.example.org/services/workshops/"}  # fmt: skip
+    env = {
+        "SDL_MODE": "kubernetes",
+        "SDL_CONFIG": str(document),
+        "SDL_DATABASE_URL": DB,
+        "JUPYTERHUB_PUBLIC_URL": "https://lab.example.org/services/workshops/",
+    }
     settings, public_url = platform_settings(tmp_path / "data", env)
     assert settings.mode == "kubernetes" and settings.hub.spawn_timeout == 300
     assert settings.data_dir == tmp_path / "data"
@@ -94,8 +98,12 @@ def tar_gz(members: list[tarfile.TarInfo], bodies: dict[str, bytes]) -> bytes:
 
 def test_unpack_takes_regular_files_with_safe_names(tmp_path: Path) -> None:
     archive = tmp_path / "ok.tar.gz"
-    archive.write_bytes(tar_gz([tarfile.TarInfo("a.ipynb"), tarfile.TarInfo("d/b.md")],
-                               {"a.ipynb": b"{}", "d/b.md": b"b"}))  # fmt: skip
+    archive.write_bytes(
+        tar_gz(
+            [tarfile.TarInfo("a.ipynb"), tarfile.TarInfo("d/b.md")],
+            {"a.ipynb": b"{}", "d/b.md": b"b"},
+        )
+    )
     assert unpack(archive, tmp_path / "out") == 2
     assert (tmp_path / "out/d/b.md").read_bytes() == b"b"
 
@@ -144,8 +152,9 @@ def test_kubernetes_hand_out_records_and_writes_into_no_home(pull_manager) -> No
     m = pull_manager
     assert m.pull
     ivan = Actor("ivan", instructor=True)
-    m.store.create(parse_spec({"name": "k8s-lab", "starts_at": "+0m", "ends_at": "+2h"}),
-                   "ivan", None)  # fmt: skip
+    m.store.create(
+        parse_spec({"name": "k8s-lab", "starts_at": "+0m", "ends_at": "+2h"}), "ivan", None
+    )
     m.store.add_participants("k8s-lab", ["paula", "piet"], "name")
 
     async def flow() -> dict:
@@ -153,8 +162,13 @@ def test_kubernetes_hand_out_records_and_writes_into_no_home(pull_manager) -> No
         return await m.handout(ivan, "k8s-lab")  # no hub call: nothing to deliver now
 
     result = asyncio.run(flow())
-    assert result == {"version": 1, "new_version": True, "delivered": {},
-                      "pending": ["paula", "piet"], "at_next_start": 2}  # fmt: skip
+    assert result == {
+        "version": 1,
+        "new_version": True,
+        "delivered": {},
+        "pending": ["paula", "piet"],
+        "at_next_start": 2,
+    }
     assert m.store.get("k8s-lab").version == 1
     assert m.store.deliveries("k8s-lab") == {}  # recorded as a version; pulls deliver
     assert not (m.settings.data_dir / "homes").exists()

@@ -18,8 +18,11 @@ from tests.workshops.helpers import make_zip
 
 AS_ROOT = os.geteuid() == 0
 V1 = {"course/01-intro.ipynb": '{"v": 1}', "course/data/readme.md": "read me"}
-V2 = {"course/01-intro.ipynb": '{"v": 2}', "course/data/readme.md": "read me",
-      "course/02-next.ipynb": '{"next": 1}'}  # fmt: skip
+V2 = {
+    "course/01-intro.ipynb": '{"v": 2}',
+    "course/data/readme.md": "read me",
+    "course/02-next.ipynb": '{"next": 1}',
+}
 state: dict[str, object] = {}
 
 
@@ -35,8 +38,9 @@ def ivan(platform: RunningPlatform) -> Service:
 
 def test_non_instructor_cannot_create_or_hand_out(platform: RunningPlatform) -> None:
     walter = Service(platform, "walter")
-    refused = walter.call("POST", "/workshops", json={"name": "mine", "starts_at": "+0m",
-                                                      "ends_at": "+1h"})  # fmt: skip
+    refused = walter.call(
+        "POST", "/workshops", json={"name": "mine", "starts_at": "+0m", "ends_at": "+1h"}
+    )
     assert refused.status_code == 403
     assert "not an instructor" in refused.json()["message"]
     assert walter.call("GET", "/workshops").json() == []
@@ -45,14 +49,27 @@ def test_non_instructor_cannot_create_or_hand_out(platform: RunningPlatform) -> 
 def test_instructor_creates_workshop_with_accounts(
     platform: RunningPlatform, ivan: Service
 ) -> None:
-    created = ivan.call("POST", "/workshops", json={
-        "name": "eo-intro", "title": "EO intro", "starts_at": "+0m", "ends_at": "+4h",
-        "profiles": ["small"], "join_code": True})  # fmt: skip
+    created = ivan.call(
+        "POST",
+        "/workshops",
+        json={
+            "name": "eo-intro",
+            "title": "EO intro",
+            "starts_at": "+0m",
+            "ends_at": "+4h",
+            "profiles": ["small"],
+            "join_code": True,
+        },
+    )
     assert created.status_code == 201, created.text
     assert created.json()["group"] == "ws-eo-intro" and created.json()["join_code"]
     state["join_code"] = created.json()["join_code"]
-    upload = ivan.call("PUT", "/workshops/eo-intro/template", data=make_zip(V1),
-                       headers={"Content-Type": "application/zip"})  # fmt: skip
+    upload = ivan.call(
+        "PUT",
+        "/workshops/eo-intro/template",
+        data=make_zip(V1),
+        headers={"Content-Type": "application/zip"},
+    )
     assert upload.status_code == 200, upload.text
     accounts = ivan.call("POST", "/workshops/eo-intro/accounts", json={"count": 2})
     assert accounts.status_code == 201, accounts.text
@@ -83,7 +100,9 @@ def test_hand_out_reaches_running_servers_now_and_others_at_spawn(
     result = handout.json()
     assert result["version"] == 1
     assert sorted(result["delivered"]["eo-intro-01"]["copied"]) == [
-        "01-intro.ipynb", "data/readme.md"]  # fmt: skip
+        "01-intro.ipynb",
+        "data/readme.md",
+    ]
     assert result["pending"] == ["eo-intro-02"]
     assert text(p1, "workshops/eo-intro/01-intro.ipynb") == '{"v": 1}'
     home_file = platform.data_dir / "homes" / "eo-intro-01" / "workshops/eo-intro/01-intro.ipynb"
@@ -105,8 +124,12 @@ def test_changed_file_survives_second_hand_out_and_conflict_is_reported(
 ) -> None:
     p1: Service = state["p1"]
     assert p1.put_text("workshops/eo-intro/01-intro.ipynb", "my notes").status_code in (200, 201)
-    upload = ivan.call("PUT", "/workshops/eo-intro/template", data=make_zip(V2),
-                       headers={"Content-Type": "application/zip"})  # fmt: skip
+    upload = ivan.call(
+        "PUT",
+        "/workshops/eo-intro/template",
+        data=make_zip(V2),
+        headers={"Content-Type": "application/zip"},
+    )
     assert upload.status_code == 200
     result = ivan.call("POST", "/workshops/eo-intro/handout").json()
     assert result["version"] == 2 and result["new_version"]
@@ -153,8 +176,9 @@ def test_participant_cannot_manage_or_reset_others(platform: RunningPlatform) ->
     p1: Service = state["p1"]
     assert p1.call("POST", "/workshops/eo-intro/handout").status_code == 403
     assert p1.call("POST", "/workshops/eo-intro/accounts", json={"count": 1}).status_code == 403
-    other = p1.call("POST", "/workshops/eo-intro/reset",
-                    json={"user": "eo-intro-02", "path": "01-intro.ipynb"})  # fmt: skip
+    other = p1.call(
+        "POST", "/workshops/eo-intro/reset", json={"user": "eo-intro-02", "path": "01-intro.ipynb"}
+    )
     assert other.status_code == 403
 
 
@@ -173,11 +197,13 @@ def test_other_instructor_cannot_act_on_this_workshop(platform: RunningPlatform)
         assert "belongs to ivan" in response.json()["message"]
     assert "eo-intro" not in [w["name"] for w in iris.call("GET", "/workshops").json()]
     # in her own workshop she cannot reach users outside it, nor take in admins
-    created = iris.call("POST", "/workshops", json={"name": "iris-ws", "starts_at": "+0m",
-                                                    "ends_at": "+1h"})  # fmt: skip
+    created = iris.call(
+        "POST", "/workshops", json={"name": "iris-ws", "starts_at": "+0m", "ends_at": "+1h"}
+    )
     assert created.status_code == 201
-    outside = iris.call("POST", "/workshops/iris-ws/reset",
-                        json={"user": "eo-intro-01", "path": "01-intro.ipynb"})  # fmt: skip
+    outside = iris.call(
+        "POST", "/workshops/iris-ws/reset", json={"user": "eo-intro-01", "path": "01-intro.ipynb"}
+    )
     assert outside.status_code == 404 and "not a participant" in outside.json()["message"]
     ada = HubClient(platform.url)
     ada.login("ada", ADMIN_PASSWORD)
@@ -195,15 +221,18 @@ def test_join_code_and_named_participants(platform: RunningPlatform, ivan: Servi
     assert added.json() == {"added": ["dave"]}
     bad = ivan.call("POST", "/workshops/eo-intro/participants", json={"users": ["../root"]})
     assert bad.status_code == 400
-    users = {p["username"]: p["via"] for p in
-             ivan.call("GET", "/workshops/eo-intro").json()["participants"]}  # fmt: skip
+    users = {
+        p["username"]: p["via"]
+        for p in ivan.call("GET", "/workshops/eo-intro").json()["participants"]
+    }
     assert users["carol"] == "code" and users["dave"] == "name"
     assert users["eo-intro-01"] == "account"
 
 
 def test_accounts_stop_working_after_the_end_time(platform: RunningPlatform, ivan: Service) -> None:
-    made = ivan.call("POST", "/workshops", json={"name": "short", "starts_at": "+0m",
-                                                  "ends_at": "+1h"})  # fmt: skip
+    made = ivan.call(
+        "POST", "/workshops", json={"name": "short", "starts_at": "+0m", "ends_at": "+1h"}
+    )
     assert made.status_code == 201
     account = ivan.call("POST", "/workshops/short/accounts", json={"count": 1}).json()
     name, password = account["accounts"][0]["username"], account["accounts"][0]["password"]
@@ -216,8 +245,11 @@ def test_accounts_stop_working_after_the_end_time(platform: RunningPlatform, iva
     # its running server is stopped, and the old session may not start another
     admin = HubClient(platform.url)
     admin.login("ada", ADMIN_PASSWORD)
-    eventually(lambda: not admin.api("GET", f"/users/{name}").json()["servers"], 30,
-               "the ended account's server to stop")  # fmt: skip
+    eventually(
+        lambda: not admin.api("GET", f"/users/{name}").json()["servers"],
+        30,
+        "the ended account's server to stop",
+    )
     again = participant.hub.api("POST", f"/users/{name}/server", json={"profile": "small"})
     assert again.status_code == 403
     assert ivan.call("POST", "/workshops/short/accounts", json={"count": 1}).status_code == 409

@@ -29,8 +29,11 @@ from tests.workshops.helpers import make_zip
 AS_ROOT = os.geteuid() == 0
 NAME = "pull-lab"
 V1 = {"lab/01-start.ipynb": '{"v": 1}', "lab/data/notes.md": "notes v1"}
-V2 = {"lab/01-start.ipynb": '{"v": 2}', "lab/data/notes.md": "notes v1",
-      "lab/02-more.ipynb": '{"more": 1}'}  # fmt: skip
+V2 = {
+    "lab/01-start.ipynb": '{"v": 2}',
+    "lab/data/notes.md": "notes v1",
+    "lab/02-more.ipynb": '{"more": 1}',
+}
 state: dict[str, object] = {}
 
 
@@ -42,11 +45,16 @@ def ivan(platform: RunningPlatform) -> Service:
 @pytest.fixture(scope="module")
 def paula(platform: RunningPlatform, ivan: Service) -> Service:
     """A named participant of a workshop with version 1 handed out (no server running)."""
-    created = ivan.call("POST", "/workshops", json={"name": NAME, "starts_at": "+0m",
-                                                    "ends_at": "+4h"})  # fmt: skip
+    created = ivan.call(
+        "POST", "/workshops", json={"name": NAME, "starts_at": "+0m", "ends_at": "+4h"}
+    )
     assert created.status_code == 201, created.text
-    upload = ivan.call("PUT", f"/workshops/{NAME}/template", data=make_zip(V1),
-                       headers={"Content-Type": "application/zip"})  # fmt: skip
+    upload = ivan.call(
+        "PUT",
+        f"/workshops/{NAME}/template",
+        data=make_zip(V1),
+        headers={"Content-Type": "application/zip"},
+    )
     assert upload.status_code == 200, upload.text
     added = ivan.call("POST", f"/workshops/{NAME}/participants", json={"users": ["paula"]})
     assert added.json() == {"added": ["paula"]}
@@ -56,14 +64,19 @@ def paula(platform: RunningPlatform, ivan: Service) -> Service:
 
 
 def environ(platform: RunningPlatform, token: str) -> dict[str, str]:
-    return {"SDL_WORKSHOPS_URL": f"{platform.url}/services/workshops/",
-            "JUPYTERHUB_API_TOKEN": token}  # fmt: skip
+    return {
+        "SDL_WORKSHOPS_URL": f"{platform.url}/services/workshops/",
+        "JUPYTERHUB_API_TOKEN": token,
+    }
 
 
 def tree(root: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under root: its bytes and modification time (to see any write)."""
-    return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(root.rglob("*")) if p.is_file()}  # fmt: skip
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_materials_name_the_participants_handed_out_version(paula: Service) -> None:
@@ -71,10 +84,12 @@ def test_materials_name_the_participants_handed_out_version(paula: Service) -> N
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["user"] == "paula"
-    assert [(m["workshop"], m["version"], m["files"]) for m in body["materials"]] == [
-        (NAME, 1, 2)]  # fmt: skip
-    archive = requests.get(f"{paula.platform.url}{body['materials'][0]['archive']}", timeout=30,
-                           headers={"Authorization": f"token {paula.token}"})  # fmt: skip
+    assert [(m["workshop"], m["version"], m["files"]) for m in body["materials"]] == [(NAME, 1, 2)]
+    archive = requests.get(
+        f"{paula.platform.url}{body['materials'][0]['archive']}",
+        timeout=30,
+        headers={"Authorization": f"token {paula.token}"},
+    )
     assert archive.status_code == 200
     assert archive.headers["Content-Type"] == "application/gzip"
     with tarfile.open(fileobj=io.BytesIO(archive.content), mode="r:gz") as tar:
@@ -97,13 +112,17 @@ def test_others_get_nothing_and_anonymous_callers_are_refused(
     # a version that was not handed out is not served, even to a participant
     assert paula.call("GET", f"/materials/{NAME}/7.tar.gz").status_code == 404
     for path in ("/materials", f"/materials/{NAME}/1.tar.gz"):
-        anonymous = requests.get(f"{platform.url}/services/workshops/api{path}", timeout=30,
-                                 allow_redirects=False)  # fmt: skip
+        anonymous = requests.get(
+            f"{platform.url}/services/workshops/api{path}", timeout=30, allow_redirects=False
+        )
         assert anonymous.status_code in (302, 403), (path, anonymous.status_code)
         assert b"notes v1" not in anonymous.content and NAME not in anonymous.text
-        bad_token = requests.get(f"{platform.url}/services/workshops/api{path}", timeout=30,
-                                 headers={"Authorization": "token not-a-token"},
-                                 allow_redirects=False)  # fmt: skip
+        bad_token = requests.get(
+            f"{platform.url}/services/workshops/api{path}",
+            timeout=30,
+            headers={"Authorization": "token not-a-token"},
+            allow_redirects=False,
+        )
         assert bad_token.status_code in (302, 403), (path, bad_token.status_code)
 
 
@@ -130,14 +149,19 @@ def test_changed_file_is_kept_and_new_version_goes_beside(
     home: Path = state["home"]
     folder = home / "workshops" / NAME
     (folder / "01-start.ipynb").write_text("paula's notes")
-    upload = ivan.call("PUT", f"/workshops/{NAME}/template", data=make_zip(V2),
-                       headers={"Content-Type": "application/zip"})  # fmt: skip
+    upload = ivan.call(
+        "PUT",
+        f"/workshops/{NAME}/template",
+        data=make_zip(V2),
+        headers={"Content-Type": "application/zip"},
+    )
     assert upload.status_code == 200
     handout = ivan.call("POST", f"/workshops/{NAME}/handout").json()
     assert handout["version"] == 2 and handout["pending"] == ["paula"]
     lines = pull_materials(home, environ(platform, paula.token))
-    assert lines == [f"workshops: {NAME}: version 2: 1 new, 0 updated, 1 beside your changed "
-                     "files"], lines  # fmt: skip
+    assert lines == [
+        f"workshops: {NAME}: version 2: 1 new, 0 updated, 1 beside your changed files"
+    ], lines
     assert (folder / "01-start.ipynb").read_text() == "paula's notes"
     assert (folder / "01-start.workshop-v2.ipynb").read_text() == '{"v": 2}'
     assert (folder / "02-more.ipynb").read_text() == '{"more": 1}'
@@ -160,16 +184,19 @@ def test_second_pull_changes_nothing(platform: RunningPlatform, paula: Service) 
 
 
 def test_dead_service_logs_and_returns(paula: Service, tmp_path: Path) -> None:
-    dead = {"SDL_WORKSHOPS_URL": f"http://127.0.0.1:{free_port()}/services/workshops/",
-            "JUPYTERHUB_API_TOKEN": paula.token}  # fmt: skip
+    dead = {
+        "SDL_WORKSHOPS_URL": f"http://127.0.0.1:{free_port()}/services/workshops/",
+        "JUPYTERHUB_API_TOKEN": paula.token,
+    }
     started = time.monotonic()
     lines = pull_workshops(tmp_path, dead)
     assert time.monotonic() - started < 15
     assert len(lines) == 1 and "materials not fetched, starting without them" in lines[0]
     assert list(tmp_path.iterdir()) == []
     assert pull_workshops(tmp_path, {"JUPYTERHUB_API_TOKEN": paula.token}) == []  # not set: no-op
-    refused = pull_workshops(tmp_path, {**dead, "SDL_WORKSHOPS_URL": "http://x/",
-                                        "JUPYTERHUB_API_TOKEN": ""})  # fmt: skip
+    refused = pull_workshops(
+        tmp_path, {**dead, "SDL_WORKSHOPS_URL": "http://x/", "JUPYTERHUB_API_TOKEN": ""}
+    )
     assert refused == ["workshops: no JUPYTERHUB_API_TOKEN; materials not fetched"]
 
 
@@ -193,11 +220,17 @@ def test_a_servers_own_token_fetches_its_users_materials(
     paula.spawn()
     token = server_token("paula")
     assert token, "no running server of paula found"
-    response = requests.get(f"{platform.url}/services/workshops/api/materials", timeout=30,
-                            headers={"Authorization": f"token {token}"})  # fmt: skip
+    response = requests.get(
+        f"{platform.url}/services/workshops/api/materials",
+        timeout=30,
+        headers={"Authorization": f"token {token}"},
+    )
     assert response.status_code == 200, response.text
     assert [(m["workshop"], m["version"]) for m in response.json()["materials"]] == [(NAME, 2)]
-    archive = requests.get(f"{platform.url}{response.json()['materials'][0]['archive']}",
-                           headers={"Authorization": f"token {token}"}, timeout=30)  # fmt: skip
+    archive = requests.get(
+        f"{platform.url}{response.json()['materials'][0]['archive']}",
+        headers={"Authorization": f"token {token}"},
+        timeout=30,
+    )
     assert archive.status_code == 200 and archive.content.startswith(b"\x1f\x8b")
     paula.hub.api("DELETE", "/users/paula/server")

@@ -38,8 +38,7 @@ def test_group_policy_refuses_bad_quota(quota: dict, says: str) -> None:
 
 
 def test_profiles_are_checked_against_the_platform() -> None:
-    assert check_profiles(["small", "small", "medium"], ["small", "medium"]) == [
-        "small", "medium"]  # fmt: skip
+    assert check_profiles(["small", "small", "medium"], ["small", "medium"]) == ["small", "medium"]
     with pytest.raises(WorkshopError, match=r"'huge' is not a profile.*choose from medium, small"):
         check_profiles(["small", "huge"], ["small", "medium"])
 
@@ -48,8 +47,9 @@ def test_other_groups_stay_more_generous() -> None:
     """What the docstring of hub.workshops.quota promises, on the quota model itself."""
     workshop = group_policy(["small"], {})
     students = Policy(allowed_profiles=["small", "medium"], max_cpu=4)
-    both = effective_policy("sam", ["ws-x", "students"], {"ws-x": workshop,
-                            "students": students}, None, Policy())  # fmt: skip
+    both = effective_policy(
+        "sam", ["ws-x", "students"], {"ws-x": workshop, "students": students}, None, Policy()
+    )
     assert both.value("allowed_profiles") == ["medium", "small"]
     only = effective_policy("tia", ["ws-x"], {"ws-x": workshop}, None, Policy())
     assert only.value("allowed_profiles") == ["small"]
@@ -59,9 +59,17 @@ def test_other_groups_stay_more_generous() -> None:
 def test_workshop_profiles_are_enforced_at_spawn(platform: RunningPlatform) -> None:
     ivan, quinn = Service(platform, "ivan"), Service(platform, "quinn")
     store = platform_store(platform)
-    created = ivan.call("POST", "/workshops", json={
-        "name": "quota-ws", "starts_at": "+0m", "ends_at": "2099-12-31T12:00Z",
-        "profiles": ["small"], "quota": {"max_servers": 1}})  # fmt: skip
+    created = ivan.call(
+        "POST",
+        "/workshops",
+        json={
+            "name": "quota-ws",
+            "starts_at": "+0m",
+            "ends_at": "2099-12-31T12:00Z",
+            "profiles": ["small"],
+            "quota": {"max_servers": 1},
+        },
+    )
     assert created.status_code == 201, created.text
     policy = store.policy("group", "ws-quota-ws")
     assert policy == Policy(allowed_profiles=["small"], max_servers=1)
@@ -78,8 +86,11 @@ def test_workshop_profiles_are_enforced_at_spawn(platform: RunningPlatform) -> N
     # a change of profiles or end time rewrites the policy; unknown profiles change nothing
     bad = ivan.call("PATCH", "/workshops/quota-ws", json={"profiles": ["small", "huge"]})
     assert bad.status_code == 400 and "'huge' is not a profile" in bad.json()["message"]
-    changed = ivan.call("PATCH", "/workshops/quota-ws", json={
-        "profiles": ["small", "medium"], "ends_at": "2099-06-01T00:00Z"})  # fmt: skip
+    changed = ivan.call(
+        "PATCH",
+        "/workshops/quota-ws",
+        json={"profiles": ["small", "medium"], "ends_at": "2099-06-01T00:00Z"},
+    )
     assert changed.status_code == 200, changed.text
     policy = store.policy("group", "ws-quota-ws")
     assert policy.allowed_profiles == ["small", "medium"]
@@ -98,10 +109,17 @@ def test_a_workshop_quota_never_widens_the_admins_policy(platform: RunningPlatfo
     store = platform_store(platform)
     store.set_policy("group", "lab", Policy(allowed_profiles=["small"], max_cpu=2), by="ada")
     store.set_policy("user", "rosa", Policy(max_servers=1), by="ada")
-    created = ivan.call("POST", "/workshops", json={
-        "name": "wide-ws", "starts_at": "+0m", "ends_at": "2099-12-31T12:00Z",
-        "profiles": ["small", "medium", "large"],
-        "quota": {"max_cpu": 512, "max_servers": 99}})  # fmt: skip
+    created = ivan.call(
+        "POST",
+        "/workshops",
+        json={
+            "name": "wide-ws",
+            "starts_at": "+0m",
+            "ends_at": "2099-12-31T12:00Z",
+            "profiles": ["small", "medium", "large"],
+            "quota": {"max_cpu": 512, "max_servers": 99},
+        },
+    )
     assert created.status_code == 201, created.text
     added = ivan.call("POST", "/workshops/wide-ws/participants", json={"users": ["rosa"]})
     assert added.status_code == 200, added.text
@@ -127,8 +145,11 @@ def test_unknown_profile_or_bad_quota_refused_at_creation(platform: RunningPlatf
         ({"quota": {"expires": "2030-01-01"}}, "expires cannot be set here"),
         ({"quota": {"max_memory": "32 GB"}}, "max_memory"),
     ]:
-        refused = ivan.call("POST", "/workshops", json={
-            "name": "bad-ws", "starts_at": "+0m", "ends_at": "+1h", **extra})  # fmt: skip
+        refused = ivan.call(
+            "POST",
+            "/workshops",
+            json={"name": "bad-ws", "starts_at": "+0m", "ends_at": "+1h", **extra},
+        )
         assert refused.status_code == 400, refused.text
         assert says in refused.json()["message"]
     assert ivan.call("GET", "/workshops/bad-ws").status_code == 404

@@ -31,8 +31,14 @@ def test_names_and_specs_are_checked() -> None:
     with pytest.raises(WorkshopError, match="ends_at must be after starts_at"):
         parse_spec({"name": "ws-one", "starts_at": "+2h", "ends_at": "+1h"})
     with pytest.raises(WorkshopError, match="https://"):
-        parse_spec({"name": "ws-one", "starts_at": "+0m", "ends_at": "+1h",
-                    "template": {"kind": "git", "url": "file:///root/secret"}})  # fmt: skip
+        parse_spec(
+            {
+                "name": "ws-one",
+                "starts_at": "+0m",
+                "ends_at": "+1h",
+                "template": {"kind": "git", "url": "file:///root/secret"},
+            }
+        )
 
 
 def test_passwords_are_hashed_with_salt() -> None:
@@ -80,9 +86,14 @@ def test_deliver_conflicts_beside_and_reset(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "says"),
-    [("../evil", "outside"), ("/abs", "outside"), ("a/../../b", "outside"),
-     ("C:/x", "outside"), ("a\\..\\b", "backslash")],
-)  # fmt: skip
+    [
+        ("../evil", "outside"),
+        ("/abs", "outside"),
+        ("a/../../b", "outside"),
+        ("C:/x", "outside"),
+        ("a\\..\\b", "backslash"),
+    ],
+)
 def test_hostile_zip_names_are_refused(tmp_path: Path, name: str, says: str) -> None:
     with pytest.raises(WorkshopError, match=says):
         extract_zip(io.BytesIO(make_zip({name: "x"})), tmp_path / "out")
@@ -100,9 +111,14 @@ def test_zip_bombs_and_big_sets_are_refused(tmp_path: Path) -> None:
 
 
 def test_zip_of_a_folder_is_unpacked_flat(tmp_path: Path) -> None:
-    count = extract_zip(io.BytesIO(make_zip({"course/a.ipynb": "a", "course/d/b.md": "b",
-                                             "__MACOSX/x": "", "course/.git/x": ""})),
-                        tmp_path / "out")  # fmt: skip
+    count = extract_zip(
+        io.BytesIO(
+            make_zip(
+                {"course/a.ipynb": "a", "course/d/b.md": "b", "__MACOSX/x": "", "course/.git/x": ""}
+            )
+        ),
+        tmp_path / "out",
+    )
     assert count == 2
     out = tmp_path / "out"
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
@@ -130,7 +146,10 @@ def test_apply_step_appends_new_lists(monkeypatch) -> None:
     fresh = Config()
     apply_workshops(ctx, fresh)
     assert {r["name"] for r in fresh.JupyterHub.load_roles} == {
-        "user", "server", "workshops-service"}  # fmt: skip
+        "user",
+        "server",
+        "workshops-service",
+    }
     # a server's own token may fetch its user's materials; the built-in scopes stay
     server = next(r for r in fresh.JupyterHub.load_roles if r["name"] == "server")
     assert server["scopes"] == ["users:activity!user", "access:servers!server", ACCESS]
@@ -153,8 +172,11 @@ def test_login_page_names_the_mode_and_has_the_account_form() -> None:
         document = {"data_dir": "/tmp/sdl-x", "auth": {"type": mode}}
         apply_login_page(HubContext(settings_from_dict(document), runtime), c)
         assert c.JupyterHub.template_paths == ["/srv/lab-templates", TEMPLATES]
-        assert c.JupyterHub.template_vars == {"sdl_version": "0.1.0", "sdl_login_mode": mode,
-                                              "sdl_login_mode_text": LOGIN_MODES[mode]}  # fmt: skip
+        assert c.JupyterHub.template_vars == {
+            "sdl_version": "0.1.0",
+            "sdl_login_mode": mode,
+            "sdl_login_mode_text": LOGIN_MODES[mode],
+        }
     assert (Path(TEMPLATES) / "login.html").is_file()
 
 
