@@ -17,12 +17,12 @@ from typing import Any
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from tornado import web
-from traitlets import Bool, Integer, Unicode, default
+from traitlets import Bool, Integer, List, Unicode, default
 
 from hub.profiles import Profile, format_size
 from hub.spawners.accounts import AccountError, ensure_user_account, os_username
 from hub.spawners.blocking import in_spawn_thread
-from hub.spawners.gpu import visible_gpus
+from hub.spawners.gpu import GpuPool, GpusBusy, cuda_environment, machine_gpus
 from hub.spawners.limits import ResourceLimiter, server_cgroup_name
 from hub.spawners.odc import DatabasePlace, ensure_workspace_login, workspace_login_url
 from hub.spawners.options import ProfileAwareMixin, profile_form
@@ -41,6 +41,19 @@ def _account_exists(name: str) -> bool:
 @cache
 def _limiter() -> ResourceLimiter:
     return ResourceLimiter.detect()
+
+
+#: limit_plan's GPU sentences from before servers had GPUs of their own
+_SUPERSEDED_GPU_LINES = ("(GPUs are shared by all servers)", "(this machine's GPUs are not hidden)")
+
+# nvidia-smi is asked once per hub process: GPUs do not come and go under a running hub
+_machine_gpus = cache(machine_gpus)
+
+
+@cache
+def gpu_pool(devices: tuple[str, ...]) -> GpuPool:
+    """One pool per device list, shared by every server of this hub process."""
+    return GpuPool(devices)
 
 
 class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
@@ -79,6 +92,17 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
     db_login_key = Unicode(
         config=True, help="Secret from which each user's database password is derived."
     )
+    gpu_devices = List(
+        Unicode(),
+        config=True,
+        help="""GPUs that servers of GPU profiles are given, one server per device
+        (`CUDA_VISIBLE_DEVICES` ids). Default: every NVIDIA GPU of this machine (UUIDs
+        from nvidia-smi, else the /dev/nvidiaN numbers); list fewer to keep some out.""",
+    )
+
+    @default("gpu_devices")
+    def _default_gpu_devices(self) -> list[str]:
+        return list(_machine_gpus())
 
     @default("run_as_os_users")
     def _default_run_as_os_users(self) -> bool:
@@ -109,12 +133,60 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
         return Path(self.data_dir) / "homes" / self.os_user.removeprefix(self.os_user_prefix)
 
     def check_profile_fits(self, profile: Profile) -> None:
-        if profile.gpus and visible_gpus() < profile.gpus:
+        if not profile.gpus:
+            return
+        pool = self.gpu_pool
+        if len(pool.devices) < profile.gpus:
             raise web.HTTPError(
                 409,
                 f"Profile {profile.slug!r} needs {profile.gpus} GPU(s) but this machine has "
-                f"{visible_gpus()}; choose a profile without a GPU.",
+                f"{len(pool.devices)}; choose a profile without a GPU.",
             )
+        free = len(pool.free()) + len(pool.held_by(self.gpu_owner))
+        if free < profile.gpus:
+            raise web.HTTPError(
+                409,
+                f"Profile {profile.slug!r} needs {profile.gpus} GPU(s); all but {free} of "
+                f"this machine's {len(pool.devices)} are in use by other servers. Try "
+                "again later or choose a profile without a GPU.",
+            )
+
+    # -- GPUs -----------------------------------------------------------------------
+    @property
+    def gpu_pool(self) -> GpuPool:
+        return gpu_pool(tuple(self.gpu_devices))
+
+    @property
+    def gpu_owner(self) -> str:
+        """This server's key in the pool: a user's named servers hold GPUs apart."""
+        return f"{self.user.name}/{self.name}"
+
+    def claim_gpus(self) -> dict[str, str]:
+        """Assign this server its GPUs; the environment that shows CUDA only those.
+
+        A server without a GPU sees none where the machine has some, so it cannot take
+        memory or time on a device another user was given."""
+        pool = self.gpu_pool
+        wanted = self.profile.gpus if self.profile else 0
+        if not wanted:
+            pool.release(self.gpu_owner)
+            if not pool.devices:
+                return {}
+            self.note("no GPU: hidden from CUDA (CUDA_VISIBLE_DEVICES is empty).")
+            return cuda_environment([])
+        try:
+            devices = pool.assign(self.gpu_owner, wanted)
+        except GpusBusy as busy:
+            slug = self.profile.slug if self.profile else "?"
+            raise web.HTTPError(409, f"Profile {slug!r} {busy}; try again later.") from None
+        self.note(
+            f"GPU {', '.join(devices)}: this server's own (CUDA_VISIBLE_DEVICES; other "
+            "servers' GPUs are hidden from CUDA, their device files are not locked)."
+        )
+        return cuda_environment(devices)
+
+    def release_gpus(self) -> None:
+        self.gpu_pool.release(self.gpu_owner)
 
     def _prepare_home(self) -> None:
         home = self.home
@@ -157,7 +229,24 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
     def get_env(self) -> dict[str, str]:
         env = super().get_env()
         env.update(self._odc_env)
+        env.update(self._gpu_env)
         return env
+
+    # the GPUs a running server holds survive a hub restart with the rest of its state
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        if held := self.gpu_pool.held_by(self.gpu_owner):
+            state["gpus"] = held
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        super().load_state(state)
+        if state.get("gpus"):
+            self.gpu_pool.reclaim(self.gpu_owner, state["gpus"])
+
+    def clear_state(self) -> None:
+        super().clear_state()
+        self.release_gpus()  # also where poll() finds the server dead
 
     async def start(self) -> tuple[str, int]:
         self.spawn_log.clear()
@@ -175,6 +264,7 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
         with timed(self.hook_seconds, "limits"):
             self.apply_limits()
         self._odc_env = self._odc_environment()
+        self._gpu_env = self.claim_gpus()
         self.port = allocate_port()  # never random_port(): simultaneous spawns collide
         self.note(f"Starting JupyterLab ({self.profile_summary()}).")
         # the database login is made while JupyterLab starts (its URL is known already)
@@ -182,6 +272,9 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
         login = asyncio.ensure_future(self._ensure_odc_login())
         try:
             started = await super().start()
+        except BaseException:
+            self.release_gpus()
+            raise
         finally:
             await login
         self.log.info("[%s] spawn hooks took %s", self.user.name, format_timings(self.hook_seconds))
@@ -190,6 +283,7 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
     async def stop(self, now: bool = False) -> None:
         await super().stop(now=now)
         release_port(self.port)
+        self.release_gpus()
         await asyncio.to_thread(self.limiter.remove, self.cgroup_name)
 
     async def progress(self) -> AsyncIterator[dict[str, Any]]:
@@ -215,10 +309,13 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
             gpus=self.profile.gpus if self.profile else 0,
         )
         for line in report.lines():
+            if line.endswith(_SUPERSEDED_GPU_LINES):
+                continue  # no longer true: claim_gpus says what this server gets
             self.note(line)
 
     # -- Open Data Cube -------------------------------------------------------------
     _odc_env: dict[str, str] = {}
+    _gpu_env: dict[str, str] = {}
 
     @property
     def odc_place(self) -> DatabasePlace:
