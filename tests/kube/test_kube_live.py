@@ -168,6 +168,11 @@ def in_pod(pod: dict[str, Any], code: str) -> Any:
     return json.loads(out.strip().splitlines()[-1])
 
 
+GPU_CHECK = """
+import json, torch
+print(json.dumps({"available": torch.cuda.is_available(), "count": torch.cuda.device_count()}))
+"""
+
 REACH = """
 import json, socket, sys
 def reach(host, port):
@@ -339,6 +344,10 @@ def test_a_spawn_per_profile_runs_with_its_resources(live: Live, profile: Profil
         assert mounts[KubernetesSettings().archive_mount_path].get("readOnly") is True
         if profile.gpus:
             assert limits["nvidia.com/gpu"] == str(profile.gpus)
+            assert container["image"] == profile.image
+            # the GPU image's torch sees exactly the GPUs the device plugin gave the pod
+            cuda = in_pod(pod, GPU_CHECK)
+            assert cuda == {"available": True, "count": profile.gpus}, cuda
         assert pod["spec"]["automountServiceAccountToken"] is False
         assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
     finally:
