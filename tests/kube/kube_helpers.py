@@ -5,12 +5,20 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import kubernetes_validate
 from traitlets.config import Config
 
 from hub.kube.render import SampleUser, spawn_manifests
 
-#: Recent Kubernetes whose OpenAPI schemas (from kubernetes-validate) objects must pass.
-KUBERNETES_VERSION = "1.33"
+#: Kubernetes releases whose OpenAPI schemas (shipped by kubernetes-validate) every
+#: object must pass, strictly: the supported window (issue 15: 1.32-1.35).
+KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35")
+
+
+def validate_strict(obj: dict[str, Any]) -> None:
+    """`obj` against the OpenAPI schema of every supported Kubernetes, no unknown fields."""
+    for version in KUBERNETES_VERSIONS:
+        kubernetes_validate.validate(obj, version, strict=True)
 
 
 def manifests(c: Config, user: SampleUser, options: Any) -> tuple[Any, dict, dict]:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 import uuid
 
-import kubernetes_validate
 import pytest
 from dask_gateway_server.backends.kubernetes.controller import KubeController
-from kube_helpers import KUBERNETES_VERSION, rules_allow, selects
+from kube_helpers import rules_allow, selects, validate_strict
 from pydantic import ValidationError
 
 from hub.kube.manifests import (
@@ -162,7 +161,7 @@ def test_names_follow_the_release_fullname_like_the_chart() -> None:
 
 @pytest.mark.parametrize("build", [database_ingress_policy, dask_pod_ingress_policy])
 def test_policies_are_valid(build) -> None:
-    kubernetes_validate.validate(build(KUBE), KUBERNETES_VERSION, strict=True)
+    validate_strict(build(KUBE))
 
 
 def test_database_admits_the_hub_and_the_gateway_api_and_nothing_else_new() -> None:

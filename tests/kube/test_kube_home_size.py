@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import kubernetes_validate
 import pytest
-from kube_helpers import KUBERNETES_VERSION, manifests
+from kube_helpers import manifests, validate_strict
 
 from hub.kube.render import SampleUser, hub_config
 from hub.kube.spawner import home_capacity
@@ -20,7 +19,7 @@ SMALL = {"profile": "small"}
 
 def requested(settings: Settings, user: SampleUser) -> str:
     _, _, pvc = manifests(hub_config(settings), user, SMALL)
-    kubernetes_validate.validate(pvc, KUBERNETES_VERSION, strict=True)
+    validate_strict(pvc)
     return pvc["spec"]["resources"]["requests"]["storage"]
 
 

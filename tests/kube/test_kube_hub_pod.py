@@ -22,10 +22,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
 import pytest
 import yaml
-from kube_helpers import KUBERNETES_VERSION
+from kube_helpers import validate_strict
 from traitlets.config import Config
 
 from hub.config.auth import apply_auth
@@ -221,7 +220,7 @@ def test_a_spawn_from_that_config_is_a_valid_pod(hub_pod: dict[str, Any]) -> Non
     spawn = hub_pod["spawn"]
     pod, pvc = spawn["pod"], spawn["pvc"]
     for obj in (pod, pvc):
-        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        validate_strict(obj)
         assert obj["metadata"]["namespace"] == RELEASE["Namespace"]
     spec = pod["spec"]
     assert spec["schedulerName"] == "user-scheduler"

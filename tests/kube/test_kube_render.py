@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import kubernetes_validate
@@ -10,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kube_helpers import KUBERNETES_VERSION
+from kube_helpers import KUBERNETES_VERSIONS
 
 from hub.kube.cli import profiles, render
 from hub.kube.fit import GIB, fit_node, parse_node, system_reserve
@@ -50,20 +51,23 @@ def test_render_writes_every_kind(rendered: list[Path]) -> None:
     assert "pod-student-gpu.yaml" not in names
 
 
-def validate(obj: dict) -> None:
-    """Strictly, for built-in kinds; traefik's IngressRoute (a CRD kubernetes-validate does
-    not know) is compared with upstream's own in test_kube_dask_dashboards."""
+def validate(obj: dict, versions: Sequence[str] = KUBERNETES_VERSIONS) -> None:
+    """Strictly against each of `versions`, for built-in kinds; traefik's IngressRoute (a
+    CRD kubernetes-validate does not know) is compared with upstream's own in
+    test_kube_dask_dashboards."""
     if obj["apiVersion"] == "traefik.io/v1alpha1":
         assert obj["kind"] == "IngressRoute"
         assert obj["spec"]["routes"][0]["services"][0]["name"] == "api-sdl-dask-gateway"
         return
-    kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+    for version in versions:
+        kubernetes_validate.validate(obj, version, strict=True)
 
 
-def test_rendered_objects_are_valid(rendered: list[Path]) -> None:
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_rendered_objects_are_valid(rendered: list[Path], version: str) -> None:
     for path in rendered:
         obj = yaml.safe_load(path.read_text())
-        validate(obj)
+        validate(obj, (version,))
         assert obj["metadata"]["namespace"] == "sdl", path
 
 
@@ -177,7 +181,7 @@ def test_render_reads_the_kubernetes_settings(tmp_path: Path) -> None:
         "name": "archive",
         "nfs": {"server": "nas.lab", "path": "/eo", "readOnly": True},
     }
-    kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
+    validate(pod)
 
 
 def test_render_reports_bad_settings(tmp_path: Path) -> None:

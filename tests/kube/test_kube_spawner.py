@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-import kubernetes_validate
 import pytest
-from kube_helpers import KUBERNETES_VERSION, manifests
+from kube_helpers import manifests, validate_strict
 from tornado import web
 from traitlets.config import Config
 
@@ -40,8 +39,8 @@ def test_the_matrix_is_what_the_profiles_say() -> None:
 @pytest.mark.parametrize(("user", "profile"), CASES, ids=[f"{u.name}-{p.slug}" for u, p in CASES])
 def test_pod_and_pvc(hub_c: Config, user: SampleUser, profile: Profile) -> None:
     _, pod, pvc = manifests(hub_c, user, {"profile": profile.slug})
-    kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
-    kubernetes_validate.validate(pvc, KUBERNETES_VERSION, strict=True)
+    validate_strict(pod)
+    validate_strict(pvc)
     spec = pod["spec"]
     (container,) = spec["containers"]
 
@@ -51,9 +50,11 @@ def test_pod_and_pvc(hub_c: Config, user: SampleUser, profile: Profile) -> None:
     assert resources["limits"]["memory"] == profile.mem_limit
     gpus = resources["limits"].get("nvidia.com/gpu")
     assert gpus == (str(profile.gpus) if profile.gpus else None)
+    assert resources["requests"].get("nvidia.com/gpu") == gpus  # extended: requests = limits
     assert spec.get("nodeSelector", {}) == profile.node_selector
     for toleration in profile.tolerations:
         assert toleration.model_dump(exclude_none=True) in spec["tolerations"]
+    assert container["image"] == (profile.image or Settings().kubernetes.user_image)
 
     # security
     assert spec["automountServiceAccountToken"] is False
@@ -143,6 +144,7 @@ def test_switching_profiles_leaves_nothing_behind(hub_c: Config) -> None:
 
     pod = asyncio.run(gpu_then_small())
     assert "nvidia.com/gpu" not in pod["spec"]["containers"][0]["resources"]["limits"]
+    assert pod["spec"]["containers"][0]["image"] == Settings().kubernetes.user_image
     assert not pod["spec"].get("nodeSelector")
     assert not pod["spec"].get("tolerations")
     assert [v["name"] for v in pod["spec"]["volumes"]] == ["home", "archive"]
@@ -175,7 +177,7 @@ def test_on_top_of_the_z2jh_chart_config(settings: Settings) -> None:
     c = z2jh_config()
     apply_kubernetes(settings, c)
     _, pod, _ = manifests(c, SampleUser("g", ("gpu-users",)), {"profile": "gpu"})
-    kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
+    validate_strict(pod)
     spec = pod["spec"]
     assert spec["containers"][0]["resources"]["requests"]["memory"] == 24 * GIB
     assert [t["key"] for t in spec["tolerations"]] == [
@@ -185,3 +187,20 @@ def test_on_top_of_the_z2jh_chart_config(settings: Settings) -> None:
     assert [v["name"] for v in spec["volumes"]] == ["home", "archive"]
     with pytest.raises(web.HTTPError):
         manifests(c, SampleUser("student"), {"profile": "gpu"})
+
+
+def test_the_gpu_pod_gets_a_gpu_on_the_gpu_pool_from_the_gpu_image(hub_c: Config) -> None:
+    """What a GPU node pool needs to see, spelled out (the matrix above checks it too)."""
+    _, pod, _ = manifests(hub_c, SampleUser("g", ("gpu-users",)), {"profile": "gpu"})
+    validate_strict(pod)
+    spec = pod["spec"]
+    (container,) = spec["containers"]
+    assert container["resources"]["requests"]["nvidia.com/gpu"] == "1"
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert spec["nodeSelector"] == {"sdl.lab/pool": "gpu"}
+    # the NVIDIA device plugin's taint on GPU nodes
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec[
+        "tolerations"
+    ]
+    assert container["image"] == "ghcr.io/space-data-lab/sdl-user-gpu:0.1.0"
+    assert not any(e["name"] == "NVIDIA_VISIBLE_DEVICES" for e in container["env"])
