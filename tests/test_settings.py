@@ -97,6 +97,12 @@ def test_apply_hub_sets_urls_state_and_groups() -> None:
     assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:18001"
 
 
+def test_apply_hub_without_runtime_says_it_needs_sdl_up() -> None:
+    ctx = HubContext(settings_from_dict({"data_dir": "/srv/sdl"}), None, SECRETS)
+    with pytest.raises(RuntimeError, match="apply_hub: needs the embedded platform's runtime"):
+        apply_hub(ctx, Config())
+
+
 def test_apply_auth_shared_password_admins_need_admin_password() -> None:
     c = Config()
     apply_auth(context(auth={"type": "shared-password", "admin_users": ["ada"]}), c)

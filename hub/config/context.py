@@ -23,6 +23,15 @@ class HubContext:
     secrets: Mapping[str, str] = field(default_factory=dict)
     settings_file: str = ""  # the operator's settings document, for services the hub starts
 
+    def embedded_runtime(self, step: str) -> Runtime:
+        """The ports and URLs `sdl up` picked; only the embedded platform's steps ask."""
+        if self.runtime is None:
+            raise RuntimeError(
+                f"{step}: needs the embedded platform's runtime (ports, URLs from sdl up), "
+                "but this context has none (Kubernetes, where the chart decides them)"
+            )
+        return self.runtime
+
     @property
     def config_file(self) -> str:
         return self.runtime.config_file if self.runtime else self.settings_file

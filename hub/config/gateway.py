@@ -25,6 +25,7 @@ def apply_gateway(ctx: HubContext, c: Config) -> None:
     dask = ctx.settings.dask
     if not dask.enabled or ctx.settings.mode != "local":
         return  # Kubernetes mode: the dask-gateway chart runs it (hub/gateway/kube.py)
+    public_url = ctx.embedded_runtime("apply_gateway").public_url
     http_port = dask.port or free_port()
     tcp_port = dask.tcp_port or free_port()
     token = ctx.secrets["dask_gateway_token"]
@@ -63,7 +64,7 @@ def apply_gateway(ctx: HubContext, c: Config) -> None:
     c.Spawner.environment = {
         **earlier(c.Spawner, "environment", {}),
         "DASK_GATEWAY__ADDRESS": internal,
-        "DASK_GATEWAY__PUBLIC_ADDRESS": f"{ctx.runtime.public_url}{prefix}",
+        "DASK_GATEWAY__PUBLIC_ADDRESS": f"{public_url}{prefix}",
         "DASK_GATEWAY__PROXY_ADDRESS": f"gateway://127.0.0.1:{tcp_port}",
         "DASK_GATEWAY__AUTH__TYPE": "jupyterhub",
     }

@@ -8,7 +8,7 @@ from hub.config.context import HubContext
 
 
 def apply_hub(ctx: HubContext, c: Config) -> None:
-    settings, runtime = ctx.settings, ctx.runtime
+    settings, runtime = ctx.settings, ctx.embedded_runtime("apply_hub")
     hub_dir = ctx.data_dir / "hub"
     c.JupyterHub.bind_url = (
         f"http://{runtime.public_ip}:{runtime.public_port}{settings.hub.base_url}"

@@ -16,6 +16,7 @@ from typing import Any
 
 import rasterio
 import yaml
+from odc.geo.crs import CRS
 from odc.geo.geobox import GeoBox
 from rasterio.shutil import copy as rio_copy
 from rasterio.vrt import WarpedVRT
@@ -53,10 +54,21 @@ def output_dir(item: Prepared, fmt: str, crs: str | None) -> Path:
     return final
 
 
+def band_crs(gbox: GeoBox, path: str) -> CRS:
+    """The grid's CRS: the warp and the dataset's grids both need one."""
+    if gbox.crs is None:
+        raise ProductError(
+            f"{path}: the band has no coordinate reference system; "
+            "use the product's files as ESA ships them (each band carries its UTM zone)"
+        )
+    return gbox.crs
+
+
 def target_geobox(path: str, crs: str | None) -> GeoBox:
     """The band's grid, or the same area at the same resolution in `crs` (pixel-aligned)."""
     with rasterio.open(path) as src:
         gbox = GeoBox.from_rio(src)
+    band_crs(gbox, path)
     if crs is None:
         return gbox
     bbox = gbox.extent.to_crs(crs).boundingbox  # pixel edges on multiples of the resolution
@@ -81,7 +93,7 @@ def write_band(src_path: str, dst: Path, band: str, fmt: str, crs: str | None) -
         rasterio.open(src_path) as src,
         WarpedVRT(
             src,
-            crs=gbox.crs.wkt,
+            crs=band_crs(gbox, src_path).wkt,
             transform=gbox.transform,
             width=gbox.shape.x,
             height=gbox.shape.y,

@@ -349,3 +349,17 @@ def test_shares_cut_the_inputs_once(indexed, settings, fresh_product) -> None:
     runner = CliRunner()
     bad = runner.invoke(cli, ["data", "add", str(products[0]), "--share", "2/2"])
     assert bad.exit_code == 2 and "I must be 0..N-1" in bad.output
+
+
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")  # it is not
+def test_a_band_without_crs_is_refused_by_name(tmp_path) -> None:
+    import numpy as np
+    import rasterio
+
+    from hub.data.convert import target_geobox
+
+    band = tmp_path / "B04.tif"
+    with rasterio.open(band, "w", driver="GTiff", width=4, height=4, count=1, dtype="uint16") as f:
+        f.write(np.zeros((1, 4, 4), dtype="uint16"))
+    with pytest.raises(SdlError, match=f"{band}: the band has no coordinate reference system"):
+        target_geobox(str(band), None)
