@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -22,9 +22,16 @@ import xarray as xr
 from hub.data.bands import SCL_INVALID
 from hub.data.bands import SPECTRAL as REFLECTANCE_BANDS
 from hub.data.twins import newest_per_acquisition
+from hub.eo_map import coverage_map as coverage_map  # the archive's map, in its module
 from hub.errors import SdlError
 
+if TYPE_CHECKING:  # datacube is slow to import: at run time only where it is used
+    from datacube import Datacube
+    from datacube.model import Product
+
 DEFAULT_CRS = "EPSG:3006"  # SWEREF 99 TM
+GroupBy = Literal["solar_day", "time"]  # how datacube groups datasets into time slices
+NetcdfEngine = Literal["netcdf4", "h5netcdf", "scipy"]
 DEFAULT_BANDS = ("red", "green", "blue", "nir")
 #: One time step per chunk, 2048 px squares (~8 MB of uint16): good for Dask Gateway workers.
 DEFAULT_CHUNKS = {"time": 1, "x": 2048, "y": 2048}
@@ -34,7 +41,7 @@ class QueryError(SdlError, ValueError):
     """A query names something unknown or matches nothing; the message says what exists."""
 
 
-def connect(url: str | None = None, app: str = "sdl-notebook"):  # -> datacube.Datacube
+def connect(url: str | None = None, app: str = "sdl-notebook") -> Datacube:
     """A Datacube on `url` (legacy postgres driver), or from the workspace's ODC config."""
     import datacube
 
@@ -45,7 +52,7 @@ def connect(url: str | None = None, app: str = "sdl-notebook"):  # -> datacube.D
     return datacube.Datacube(index=connect_index(url, app=app))
 
 
-def products_for(dc, mission: str, level: str) -> list[Any]:
+def products_for(dc: Datacube, mission: str, level: str) -> list[Product]:
     """Products whose metadata says this mission (e.g. sentinel-2) and level (L1C, L2A)."""
     found, offered = [], set()
     for product in dc.index.products.get_all():
@@ -62,7 +69,7 @@ def products_for(dc, mission: str, level: str) -> list[Any]:
     return found
 
 
-def resolve_bands(product, bands: Sequence[str]) -> dict[str, str]:
+def resolve_bands(product: Product, bands: Sequence[str]) -> dict[str, str]:
     """Requested name or alias -> measurement name; unknown names list what exists."""
     lookup: dict[str, str] = {}
     for name, measurement in product.measurements.items():
@@ -85,7 +92,9 @@ def resolve_bands(product, bands: Sequence[str]) -> dict[str, str]:
     return resolved
 
 
-def spatial_query(lon, lat, geometry) -> dict[str, Any]:
+def spatial_query(
+    lon: tuple[float, float] | None, lat: tuple[float, float] | None, geometry: Any
+) -> dict[str, Any]:
     """datacube's x/y or geopolygon; refuses an unbounded query over the whole archive."""
     if geometry is not None:
         from odc.geo.geom import Geometry
@@ -111,10 +120,10 @@ def load(
     resolution: float = 10,
     mask_clouds: bool | None = None,
     reflectance: bool = False,
-    dask_chunks: dict[str, int] | str | None = "auto",
-    group_by: str = "solar_day",
+    dask_chunks: dict[str, int | Literal["auto"]] | Literal["auto"] | None = "auto",
+    group_by: GroupBy = "solar_day",
     resampling: str = "nearest",
-    dc=None,
+    dc: Datacube | None = None,
     **extra: Any,
 ) -> xr.Dataset:
     """Load bands (names or aliases) for an area and time, reprojected to `crs`.
@@ -177,7 +186,7 @@ def load(
     return data
 
 
-def slice_offsets(dc, datasets: list[Any], group_by: str) -> xr.DataArray:
+def slice_offsets(dc: Datacube, datasets: list[Any], group_by: GroupBy) -> xr.DataArray:
     """The radiometric offset of each time slice, grouped as `dc.load` groups them.
 
     Products before baseline 04.00 have none, later ones -1000: a decade-long series
@@ -235,8 +244,9 @@ def to_netcdf(data: xr.Dataset, path: str | Path) -> Path:
         if np.issubdtype(out[name].dtype, np.datetime64):
             attrs.pop("units", None)  # xarray writes its own time encoding
         out[name].attrs = attrs
-    engine = None
-    for candidate in ("netcdf4", "h5netcdf", "scipy"):
+    engine: NetcdfEngine | None = None
+    candidates: tuple[NetcdfEngine, ...] = ("netcdf4", "h5netcdf", "scipy")
+    for candidate in candidates:
         try:
             __import__({"netcdf4": "netCDF4"}.get(candidate, candidate))
             engine = candidate

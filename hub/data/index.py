@@ -14,10 +14,10 @@ import json
 import shutil
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 from rich.console import Console
@@ -37,6 +37,10 @@ from hub.data.eo3 import (
 from hub.data.twins import TwinPolicy, freshness, indexed_twins
 from hub.errors import SdlError
 from hub.settings import Settings
+
+if TYPE_CHECKING:  # datacube is slow to import: at run time only where it is used
+    from datacube.index import Index
+    from datacube.index.hl import Doc2Dataset
 
 PRODUCTS_DIR = Path(__file__).parent / "products"
 METADATA_TYPE = "eo3_sdl.yaml"
@@ -72,7 +76,7 @@ class AddResult:
 
 
 # -- schema and products ----------------------------------------------------------------
-def ensure_products(index) -> list[str]:
+def ensure_products(index: Index) -> list[str]:
     """Add our metadata type and products if missing (unchanged ones are left alone)."""
     changed = []
     mdt_doc = yaml.safe_load((PRODUCTS_DIR / METADATA_TYPE).read_text())
@@ -322,21 +326,27 @@ def _converted_location(item: Prepared, convert: str | None, crs: str | None) ->
     return (output_dir(item, convert, crs) / "odc-metadata.yaml").as_uri() if convert else None
 
 
-def _already(index, item: Prepared) -> str:
+def _already(index: Index, item: Prepared) -> str:
     dataset = index.datasets.get(item.id)
     if dataset is not None and dataset.is_archived:
         return f"already indexed, archived: a newer twin replaced it; {KEEP_NEWEST}"
     return "already indexed"
 
 
-def _indexed_location(index, dataset_id: str) -> str | None:
+def _indexed_location(index: Index, dataset_id: str) -> str | None:
     dataset = index.datasets.get(dataset_id)
     if dataset is None:
         return None
     return dataset.uri or "(no location)"
 
 
-def _index_one(index, resolver, original: Prepared, future, twins: TwinPolicy) -> Outcome:
+def _index_one(
+    index: Index,
+    resolver: Doc2Dataset,
+    original: Prepared,
+    future: Future[Prepared],
+    twins: TwinPolicy,
+) -> Outcome:
     source = str(original.source)
     try:
         item: Prepared = future.result()
@@ -359,8 +369,9 @@ def _index_one(index, resolver, original: Prepared, future, twins: TwinPolicy) -
             reason = f"a newer twin is indexed ({newer[0].metadata_doc.get('label')}); "
             return Outcome(source, "unchanged", item.label, item.product, reason + KEEP_NEWEST)
         dataset, error = resolver(item.doc, item.location)
-        if error:
-            raise ProductError(f"{source}: the index refuses the document: {error}")
+        if error or dataset is None:
+            why = error or "no dataset made of it"
+            raise ProductError(f"{source}: the index refuses the document: {why}")
         with index.transaction():  # the new twin and the retirement of the old: together
             index.datasets.add(dataset, with_lineage=False)
             if older:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypedDict
 
 from hub.settings import Settings
 
@@ -49,7 +50,14 @@ def limits_for(username: str, groups: Iterable[str], settings: Settings) -> Dask
     )
 
 
-def _quota_totals(username: str, groups: Iterable[str], settings: Settings) -> dict[str, float]:
+class _QuotaTotals(TypedDict, total=False):
+    cores: float
+    memory_gib: float
+    workers: int
+    clusters: int
+
+
+def _quota_totals(username: str, groups: Iterable[str], settings: Settings) -> _QuotaTotals:
     """The totals the quota policy sets for this user (only the ones it sets)."""
     if not settings.quotas.enabled:
         return {}
@@ -60,13 +68,16 @@ def _quota_totals(username: str, groups: Iterable[str], settings: Settings) -> d
     except Exception:  # the quota database is away: the gateway's own defaults apply
         log.exception("could not read the Dask quota of %s", username)
         return {}
-    found = {
-        "cores": quota.max_cores,
-        "memory_gib": None if quota.max_memory is None else quota.max_memory / GIB,
-        "workers": quota.max_workers,
-        "clusters": quota.max_clusters,
-    }
-    return {key: value for key, value in found.items() if value is not None}
+    found = _QuotaTotals()
+    if quota.max_cores is not None:
+        found["cores"] = quota.max_cores
+    if quota.max_memory is not None:
+        found["memory_gib"] = quota.max_memory / GIB
+    if quota.max_workers is not None:
+        found["workers"] = quota.max_workers
+    if quota.max_clusters is not None:
+        found["clusters"] = quota.max_clusters
+    return found
 
 
 @dataclass(frozen=True)

@@ -271,7 +271,11 @@ class ConsolePage(HtmlHandler):
 
 class EditPage(HtmlHandler):
     @web.authenticated
-    async def get(self, kind: str, name: str, error: str = "") -> None:
+    async def get(self, kind: str, name: str) -> None:
+        await self._show(kind, name)
+
+    async def _show(self, kind: str, name: str, error: str = "") -> None:
+        """The form; `post` shows it again with the error (already authenticated)."""
         user = self.who()
         self.require_read(user)
         policy = await self.db(self.ctx.store.policy, kind, name)
@@ -305,7 +309,7 @@ class EditPage(HtmlHandler):
             policy = updated(None, values, [])
         except PolicyError as exc:
             self.set_status(400)
-            await self.get(kind, name, error=str(exc))
+            await self._show(kind, name, error=str(exc))
             return
         await self.db(self.ctx.store.set_policy, kind, name, policy, user["name"])
         self.redirect(f"{self.ctx.prefix}admin")

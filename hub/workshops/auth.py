@@ -31,6 +31,8 @@ from hub.workshops.store import DATABASE, Store
 
 #: the key that marks an auth model as a workshop account's (checked in check_allowed)
 ACCOUNT_KEY = "workshop_account"
+#: what JupyterHub accepts from `authenticate`: a user name, an auth model, or None (refused)
+AuthResult = str | dict[str, Any] | None
 
 
 class WorkshopAccountsMixin(Authenticator):
@@ -69,7 +71,7 @@ class WorkshopAccountsMixin(Authenticator):
     async def _account(self, username: str) -> Any:
         return await asyncio.to_thread(lambda: self._workshop_store().account(username))
 
-    async def authenticate(self, handler: Any, data: dict[str, str]) -> dict[str, Any] | None:
+    async def authenticate(self, handler: Any, data: dict[str, str]) -> AuthResult:
         username = self.normalize_username(data.get("username", ""))
         try:
             account = await self._account(username)
@@ -135,7 +137,7 @@ class AdminPasswordFirstUseAuthenticator(FirstUseAuthenticator):
         "", config=True, help="The password of admin_users (empty: admins cannot log in)."
     )
 
-    async def authenticate(self, handler: Any, data: dict[str, str]) -> str | None:
+    async def authenticate(self, handler: Any, data: dict[str, str]) -> AuthResult:
         username = self.normalize_username(data.get("username", ""))
         password = data.get("password", "")
         if username in self.admin_users:
