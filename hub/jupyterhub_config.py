@@ -14,4 +14,5 @@ _settings = load_settings(
     Path(_runtime.config_file) if _runtime.config_file else None,
     overrides={"data_dir": str(_data_dir)},
 )
-apply_all(HubContext(_settings, _runtime, platform_secrets(_settings)), c)
+# `c` is the Config that JupyterHub's config loader puts in this file's namespace
+apply_all(HubContext(_settings, _runtime, platform_secrets(_settings)), c)  # type: ignore[name-defined]

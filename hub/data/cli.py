@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -112,7 +113,7 @@ def add_cmd(
 @click.option("--max-mb-per-s", type=click.FloatRange(0), help="Bandwidth cap (MB/s, 0: none).")
 @click.option("--dry-run", is_flag=True, help="Search and list what would be downloaded.")
 @platform_options
-def sync_cmd(settings: Settings, dry_run: bool, **given) -> None:
+def sync_cmd(settings: Settings, dry_run: bool, **given: Any) -> None:
     """Download new products from a STAC API into the archive and index them (admin).
 
     Skips what is indexed (or has a newer twin), resumes cut downloads, checks

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from hub.errors import SdlError
 from hub.settings import Settings
+
+if TYPE_CHECKING:  # datacube is slow to import: at run time only where it is used
+    from datacube.index import Index
 
 INDEX_DRIVER = "postgres"  # the legacy driver: the embedded server has no PostGIS
 
@@ -68,7 +72,7 @@ def admin_url(settings: Settings, create: bool = False) -> Iterator[str]:
         yield pg.superuser_url(name)
 
 
-def connect(url: str, validate: bool = True, app: str = "sdl-data"):  # -> datacube Index
+def connect(url: str, validate: bool = True, app: str = "sdl-data") -> Index:
     """A datacube Index on `url` using the legacy postgres driver."""
     from datacube.cfg import ODCConfig
     from datacube.index import index_connect
@@ -87,7 +91,7 @@ def connect(url: str, validate: bool = True, app: str = "sdl-data"):  # -> datac
 
 
 @contextlib.contextmanager
-def open_index(settings: Settings, validate: bool = True, create: bool = False) -> Iterator:
+def open_index(settings: Settings, validate: bool = True, create: bool = False) -> Iterator[Index]:
     """A datacube Index for the block (server started if needed, closed after)."""
     with admin_url(settings, create=create) as url:
         index = connect(url, validate=validate)

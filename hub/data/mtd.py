@@ -10,6 +10,7 @@ so the reader is exercised on the same structure it meets in downloads.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from hub.data.bands import BANDS, SCL_CLASSES, SPECTRAL
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 PSD = "https://psd-14.sentinel2.eo.esa.int/PSD"
 
 
-def _time(value) -> str:
+def _time(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 

@@ -98,9 +98,11 @@ def _download_and_add(
     backoff_s: float,
 ) -> None:
     root = settings.archive / opts.folder
-    sizes = [p.size for p in todo]
+    sizes = [p.size for p in todo if p.size is not None]
     with _progress(console) as progress:
-        task = progress.add_task("downloading", total=None if None in sizes else sum(sizes))
+        task = progress.add_task(
+            "downloading", total=sum(sizes) if len(sizes) == len(todo) else None
+        )
         fetcher = Fetcher(
             retries=opts.retries,
             timeout_s=opts.timeout_s,
@@ -156,7 +158,8 @@ def _place_and_add(settings: Settings, planned: Planned, root: Path) -> SyncOutc
         os.replace(partial, final)
     target = final if planned.shape == "archive" else final / f"{planned.name}.json"
     outcome = add([target], settings, console=Console(quiet=True)).outcomes[0]
-    status: Status = {"added": "added", "unchanged": "skipped"}.get(outcome.status, "rejected")
+    statuses: dict[str, Status] = {"added": "added", "unchanged": "skipped"}
+    status = statuses.get(outcome.status, "rejected")
     reason = outcome.reason
     if status == "rejected" or "newer twin" in reason:
         _remove(final)

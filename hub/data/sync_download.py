@@ -12,9 +12,10 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlparse
 
 import requests
@@ -24,8 +25,17 @@ from hub.errors import SdlError
 CHUNK = 1 << 16  # small: a cut loses at most the chunk being read
 #: An OAuth access token for asset downloads (CDSE's download service needs one).
 TOKEN_VARIABLE = "SDL_SYNC_TOKEN"
+
+
+class Hasher(Protocol):
+    """What a hashlib object does here (sha*, md5 and blake2b share no base class)."""
+
+    def update(self, data: bytes, /) -> None: ...
+    def digest(self) -> bytes: ...
+
+
 #: multihash codes (https://github.com/multiformats/multicodec) -> hashlib constructor
-HASHES: dict[int, Callable[[], hashlib._Hash]] = {
+HASHES: dict[int, Callable[[], Hasher]] = {
     0x11: hashlib.sha1,
     0x12: hashlib.sha256,
     0x13: hashlib.sha512,
@@ -145,7 +155,7 @@ class Fetcher:
                 raise DownloadError(f"{remote.href}: the server resumed at the wrong offset")
             return self._write(response.iter_content(CHUNK), dest, have)
 
-    def _write(self, chunks, dest: Path, offset: int) -> int:
+    def _write(self, chunks: Iterable[bytes], dest: Path, offset: int) -> int:
         moved = 0
         with open(dest, "r+b" if offset else "wb") as out:
             out.seek(offset)
@@ -254,7 +264,7 @@ def _varint(data: bytes) -> tuple[int, bytes]:
     raise ValueError("unterminated varint")
 
 
-def hashlib_digest(path: Path, hasher) -> bytes:
+def hashlib_digest(path: Path, hasher: Hasher) -> bytes:
     with open(path, "rb") as source:
         while block := source.read(CHUNK):
             hasher.update(block)

@@ -12,7 +12,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from hub.data.bands import PRODUCTS
@@ -20,6 +20,9 @@ from hub.data.eo3 import ProductError, check_label, dataset_id
 from hub.data.sync_download import Remote
 from hub.errors import SdlError
 from hub.settings import Settings, SyncSettings
+
+if TYPE_CHECKING:  # datacube is slow to import: at run time only where it is used
+    from datacube.index import Index
 
 Status = Literal["added", "skipped", "rejected", "planned"]
 ARCHIVE_KEYS = ("product", "zip", "archive")
@@ -134,7 +137,7 @@ def _remote(asset: dict[str, Any]) -> Remote:
     )
 
 
-def _known(index, planned: Planned, twins: str) -> str:
+def _known(index: Index, planned: Planned, twins: str) -> str:
     """Why this product needs no download ('' when it does)."""
     dataset = index.datasets.get(dataset_id(planned.name))
     if dataset is not None:

@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import psutil
 
@@ -69,6 +70,13 @@ RESERVED_CONNECTIONS = 20  # for roles with pg_use_reserved_connections (and sup
 SUPERUSER_RESERVED_CONNECTIONS = 3
 
 
+class _RunAs(TypedDict, total=False):
+    """subprocess's user/group arguments: the platform account when running as root."""
+
+    user: str
+    group: str
+
+
 class EmbeddedPostgres:
     """A PostgreSQL cluster in `<data_dir>/postgres`, listening on 127.0.0.1:<port>."""
 
@@ -87,7 +95,7 @@ class EmbeddedPostgres:
         self.as_root = os.geteuid() == 0
 
     # -- set-up ---------------------------------------------------------------------
-    def _run_as(self) -> dict[str, object]:
+    def _run_as(self) -> _RunAs:
         return {"user": SYSTEM_USER, "group": SYSTEM_USER} if self.as_root else {}
 
     def _own(self, *paths: Path) -> None:

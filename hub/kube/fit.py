@@ -28,7 +28,7 @@ _CPU_REST = 0.0025
 def system_reserve(cpu: float, memory: int) -> tuple[float, int]:
     """CPU cores and bytes a managed node keeps for the kubelet, runtime and OS."""
     if memory < GIB:
-        reserved_memory = 255 * MIB
+        reserved_memory: float = 255 * MIB
     else:
         reserved_memory, below = 0.0, 0
         for upper, fraction in _MEMORY_TIERS:

@@ -168,17 +168,18 @@ class SdlKubeSpawner(KubeSpawner):
         for name, value in self._baseline().items():
             setattr(self, name, copy.deepcopy(value))
         admin = self.requester.admin
-        self.volumes = [
+        # annotated: KubeSpawner's traits are untyped, so mypy infers them from here
+        self.volumes: list[Any] = [
             *self._listed(self.volumes),
             *(self.admin_volumes if admin else self.user_volumes),
         ]
-        self.volume_mounts = [
+        self.volume_mounts: list[Any] = [
             *self._listed(self.volume_mounts),
             *(self.admin_volume_mounts if admin else self.user_volume_mounts),
         ]
         self.storage_capacity = await self.home_size()
         # The canonical form of the checked request is what KubeSpawner applies.
-        self.user_options = {PROFILE_KEY: profile.slug}
+        self.user_options: dict[str, Any] = {PROFILE_KEY: profile.slug}
         await super().load_user_options()
 
     async def home_size(self) -> str:

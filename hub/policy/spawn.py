@@ -53,7 +53,8 @@ class ProfileCatalog:
     def default_for(self, requester: Requester) -> Profile | None:
         available = self.available_to(requester)
         flagged = [p for p in available if p.default]
-        return (flagged or available or [None])[0]
+        candidates = flagged or available
+        return candidates[0] if candidates else None
 
     def resolve(self, options: Any, requester: Requester) -> Profile:
         """The profile a request asks for, or `SpawnRefused` saying what is wrong."""

@@ -29,8 +29,14 @@ class DaskLimits:
 
     @classmethod
     def of(cls, policy: EffectivePolicy) -> DaskLimits:
+        max_cores, max_memory, max_workers, max_clusters = (
+            policy.value(name) for name in DASK_FIELDS
+        )
         return cls(
-            *(policy.value(name) for name in DASK_FIELDS),
+            max_cores,
+            max_memory,
+            max_workers,
+            max_clusters,
             explanation=tuple(explain_field(name, policy[name]) for name in DASK_FIELDS),
         )
 

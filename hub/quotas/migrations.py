@@ -72,7 +72,9 @@ def current_version(conn: sa.Connection) -> int:
     exists = conn.execute(sa.text("SELECT to_regclass('quota_schema')")).scalar()
     if exists is None:
         return 0
-    return int(conn.execute(sa.text("SELECT coalesce(max(version), 0) FROM quota_schema")).scalar())
+    return int(
+        conn.execute(sa.text("SELECT coalesce(max(version), 0) FROM quota_schema")).scalar_one()
+    )
 
 
 def migrate(engine: sa.Engine, target: int = LATEST) -> list[int]:

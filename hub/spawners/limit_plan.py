@@ -65,7 +65,7 @@ def common_gaps(
     cpu_limit: float, mem_limit: int, cpu_guarantee: float, mem_guarantee: int, gpus: int
 ) -> list[str]:
     """What no cgroup on one machine gives, whichever limiter runs."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
     ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     nvidia = [p for p in Path("/dev").glob("nvidia*") if p.name[6:].isdigit()]
     have_gpus = bool(nvidia) or Path("/dev/kfd").exists()
@@ -76,7 +76,7 @@ def common_gaps(
         (mem_guarantee > 0, f"memory guarantee {_size(mem_guarantee)}: {why}"),
         (mem_limit <= 0, "memory limit: not enforced (the profile sets none)"),
         (cpu_limit <= 0, "CPU limit: not enforced (the profile sets none)"),
-        (bool(cpus) and cpu_limit > cpus, f"CPU limit {cpu_limit:g}: {more} {cpus} CPUs"),
+        (cpus > 0 and cpu_limit > cpus, f"CPU limit {cpu_limit:g}: {more} {cpus} CPUs"),
         (mem_limit > ram, f"memory limit {_size(mem_limit)}: {more} {_size(ram)} of RAM"),
         (gpus > 0 and not have_gpus, f"{gpus} GPU(s): not given (no GPU on this machine)"),
         (gpus > 0 and have_gpus, f"{gpus} GPU(s): not assigned (GPUs are shared by all servers)"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from datetime import timedelta
 from html import escape
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from tornado import web
@@ -56,8 +56,7 @@ class PageHandler(BaseHandler):
 <h1>{e(title)}</h1>{note}{body}</body></html>""")
 
     def form(self, action: str, inner: str, extra: str = "") -> str:
-        token = self.xsrf_token
-        token = token.decode() if isinstance(token, bytes) else token
+        token = self.xsrf_token.decode()  # tornado: always bytes
         return (
             f'<form method="post" action="{e(self.prefix + action)}" {extra}>'
             f'<input type="hidden" name="_xsrf" value="{e(token)}">'
@@ -312,7 +311,8 @@ class ActionPage(PageHandler):
                 await m.upload(actor, name, None, files)
             return self.back(f"w/{name}", "Template set uploaded; hand it out when ready.")
         if action in ("git", "builtin"):
-            choice = TemplateChoice(kind=action, url=arg("url", ""), ref=arg("ref", ""))
+            kind: Literal["git", "builtin"] = "git" if action == "git" else "builtin"
+            choice = TemplateChoice(kind=kind, url=arg("url", ""), ref=arg("ref", ""))
             await m.set_template(actor, name, choice)
             return self.back(f"w/{name}", f"Templates now come from {action}.")
         if action == "reset":

@@ -114,7 +114,7 @@ class Workshop:
         return out
 
 
-def _workshop(row: sa.Row) -> Workshop:
+def _workshop(row: sa.Row[Any]) -> Workshop:
     data = dict(row._mapping)
     data["profiles"] = json.loads(data["profiles"])
     data["quota"] = json.loads(data["quota"])

@@ -8,6 +8,7 @@ refuse bad names, never create symlinks, and count every byte actually written.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import stat
@@ -116,7 +117,7 @@ def extract_zip(data: BinaryIO, dest: Path, limits: Limits = Limits()) -> int:
         writer = _Writer(dest, limits)
         for (info, _), path in zip(members, paths, strict=True):
             with archive.open(info) as stream:  # sizes are counted as really read
-                writer.write(path, iter(lambda s=stream: s.read(_CHUNK), b""))
+                writer.write(path, iter(functools.partial(stream.read, _CHUNK), b""))
         return writer.files
 
 
