@@ -37,7 +37,6 @@ COG_OPTIONS = {
     "OVERVIEWS": "AUTO",
     "OVERVIEW_RESAMPLING": "AVERAGE",
     "BIGTIFF": "IF_SAFER",
-    "NUM_THREADS": "ALL_CPUS",  # compression of the blocks in parallel
 }
 NETCDF_OPTIONS = {"driver": "netCDF", "FORMAT": "NC4", "COMPRESS": "DEFLATE", "ZLEVEL": 6}
 CATEGORICAL = {"SCL"}  # resampled with nearest neighbour, never averaged
@@ -75,6 +74,17 @@ def target_geobox(path: str, crs: str | None) -> GeoBox:
     return GeoBox.from_bbox(bbox, crs=crs, resolution=abs(gbox.resolution.x), tight=False)
 
 
+def gdal_threads() -> str:
+    """Threads for GDAL's warp and compression: every core here, but on a Dask worker
+    only its own threads, so that workers sharing a node do not oversubscribe it."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().state.nthreads)
+    except (ImportError, ValueError):  # ValueError: not running in a Dask worker
+        return "ALL_CPUS"
+
+
 def write_band(src_path: str, dst: Path, band: str, fmt: str, crs: str | None) -> GeoBox:
     """Write one band (reprojected if `crs`), return the grid it was written on.
 
@@ -83,7 +93,10 @@ def write_band(src_path: str, dst: Path, band: str, fmt: str, crs: str | None) -
     compression use every core, as `gdalwarp` + `gdal_translate -of COG` would.
     """
     gbox = target_geobox(src_path, crs)
+    threads = gdal_threads()
     options = dict(COG_OPTIONS if fmt == "cog" else NETCDF_OPTIONS)
+    if fmt == "cog":
+        options["NUM_THREADS"] = threads  # the blocks compressed in parallel
     if band in CATEGORICAL and fmt == "cog":
         options["OVERVIEW_RESAMPLING"] = "NEAREST"
         options["MAX_Z_ERROR_OVERVIEW"] = 0  # classes: exact everywhere
@@ -100,7 +113,7 @@ def write_band(src_path: str, dst: Path, band: str, fmt: str, crs: str | None) -
             src_nodata=0,
             nodata=0,  # ESA's "no data" digital number, whether or not the file says so
             resampling=resampling,
-            warp_extras={"NUM_THREADS": "ALL_CPUS"},
+            warp_extras={"NUM_THREADS": threads},
         ) as warped,
     ):
         rio_copy(warped, dst, **options)
