@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from traitlets.config import Config
 
+from hub.config.archive import apply_archive
 from hub.config.auth import apply_auth
 from hub.config.context import HubContext
 from hub.config.gateway import apply_gateway
@@ -26,6 +27,7 @@ STEPS = (
     apply_quotas,
     apply_gateway,
     apply_workshops,
+    apply_archive,
 )
 
 

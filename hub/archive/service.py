@@ -1,0 +1,192 @@
+"""The archive service: `python -m hub.archive.service`, started by the hub at /services/archive/.
+
+Any logged-in user may open it (JupyterHub OAuth; every user's role has
+`access:services!service=archive`, see `hub.config.archive`):
+
+- `/services/archive/`: the status map (Leaflet) and the same data as a table;
+- `/services/archive/api/tiles?from=YYYY-MM-DD&to=YYYY-MM-DD`: the tiles as GeoJSON;
+- `/services/archive/static/...`: the vendored Leaflet and the Nordic outline.
+
+It reads the index with the platform's own connection, kept open between requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import sqlalchemy as sa
+from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
+from tornado import web
+
+from hub.archive import STATIC, page
+from hub.archive.status import ArchiveQueryError, parse_day, tile_status
+from hub.data.db import admin_url, connect
+from hub.secrets import SecretStore
+from hub.settings import Settings, load_settings
+
+log = logging.getLogger("sdl.archive")
+
+
+class IndexReader:
+    """One index connection for the service; reopened once if PostgreSQL restarted."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.lock = threading.Lock()  # datacube's Index is not shared between threads
+        self.index: Any = None
+
+    def status(self, **query: Any) -> dict[str, Any]:
+        with self.lock:
+            for attempt in (1, 2):
+                if self.index is None:
+                    self.index = connect(self.url, app="sdl-archive")
+                try:
+                    return tile_status(self.index, **query)
+                except sa.exc.DBAPIError:
+                    self.index.close()
+                    self.index = None
+                    if attempt == 2:
+                        raise
+            raise AssertionError("unreachable")
+
+
+class BaseHandler(HubOAuthenticated, web.RequestHandler):
+    @property
+    def reader(self) -> IndexReader:
+        return self.settings["reader"]
+
+    @property
+    def prefix(self) -> str:
+        return self.settings["prefix"]
+
+    def query(self) -> dict[str, Any]:
+        return {
+            "start": parse_day(self.get_argument("from", ""), "from"),
+            "end": parse_day(self.get_argument("to", ""), "to"),
+        }
+
+    async def status(self, query: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return await asyncio.to_thread(self.reader.status, **query)
+        except sa.exc.SQLAlchemyError as exc:
+            raise web.HTTPError(
+                503, f"the index is unavailable: {exc.__class__.__name__}"
+            ) from None
+
+
+class TilesApi(BaseHandler):
+    async def get(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        if not self.current_user:
+            self.set_status(403)
+            self.finish({"status": 403, "message": "log in to the hub first"})
+            return
+        try:
+            query = self.query()
+            document = await self.status(query)
+        except ArchiveQueryError as exc:
+            self.set_status(400)
+            self.finish({"status": 400, "message": str(exc)})
+            return
+        self.finish(json.dumps(document))
+
+
+class StatusPage(BaseHandler):
+    @web.authenticated  # anonymous: to the hub's login, and back here after it
+    async def get(self) -> None:
+        error = ""
+        try:
+            query = self.query()
+        except ArchiveQueryError as exc:
+            self.set_status(400)
+            query, error = {}, str(exc)
+        try:
+            document = await self.status(query)
+        except ArchiveQueryError as exc:  # from after to
+            self.set_status(400)
+            document, error = await self.status({}), str(exc)
+        self.finish(
+            page.status_page(
+                document,
+                self.prefix,
+                self.settings["hub_home"],
+                _text(self.xsrf_token),
+                self.settings["tile_url"],
+                error,
+            )
+        )
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class HealthHandler(web.RequestHandler):
+    def get(self) -> None:
+        self.finish({"ok": True})
+
+
+def make_app(
+    reader: IndexReader, prefix: str, hub_home: str, cookie_secret: bytes, tile_url: str = ""
+) -> web.Application:
+    return web.Application(
+        [
+            (prefix, StatusPage),
+            (prefix + "api/tiles", TilesApi),
+            (prefix + "health", HealthHandler),
+            (prefix + "oauth_callback", HubOAuthCallbackHandler),
+            (prefix + "static/(.*)", web.StaticFileHandler, {"path": str(STATIC)}),
+        ],
+        reader=reader,
+        prefix=prefix,
+        hub_home=hub_home,
+        tile_url=tile_url,
+        cookie_secret=cookie_secret,
+    )
+
+
+def settings_from_env(env: dict[str, str]) -> Settings:
+    """The hub's settings, as the hub read them (SDL_DATA_DIR, SDL_CONFIG)."""
+    config = env.get("SDL_CONFIG", "")
+    return load_settings(
+        Path(config) if config else None, overrides={"data_dir": env["SDL_DATA_DIR"]}, environ=env
+    )
+
+
+async def serve() -> None:
+    env = dict(os.environ)
+    settings = settings_from_env(env)
+    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", "/services/archive/")
+    bind = urlparse(env["JUPYTERHUB_SERVICE_URL"])
+    base_url = env.get("JUPYTERHUB_BASE_URL", "/")
+    secret = SecretStore(settings.data_dir).get_hex("archive_cookie_secret")
+    # sdl up runs PostgreSQL: this only names it (and starts nothing while it runs)
+    with admin_url(settings) as url:
+        app = make_app(
+            IndexReader(url),
+            prefix,
+            f"{base_url.rstrip('/')}/hub/home",
+            bytes.fromhex(secret),
+            env.get("SDL_ARCHIVE_TILE_URL", ""),
+        )
+        app.listen(bind.port or 80, bind.hostname or "127.0.0.1", xheaders=True)
+        log.info("archive service on %s%s", bind.geturl().rstrip("/"), prefix)
+        await asyncio.Event().wait()
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="[%(levelname)1.1s %(asctime)s archive] %(message)s"
+    )
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()
