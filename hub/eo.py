@@ -22,6 +22,7 @@ import xarray as xr
 from hub.data.bands import SCL_INVALID
 from hub.data.bands import SPECTRAL as REFLECTANCE_BANDS
 from hub.data.twins import newest_per_acquisition
+from hub.eo_map import coverage_map as coverage_map  # the archive's map, in its module
 from hub.errors import SdlError
 
 if TYPE_CHECKING:  # datacube is slow to import: at run time only where it is used
