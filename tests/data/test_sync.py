@@ -13,10 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from hub.cli import cli
+from hub.data.db import admin_url
 from hub.data.eo3 import dataset_id
+from hub.data.index import init_index
 from hub.data.safe import read_safe
 from hub.data.sync import options, sync
 from hub.data.sync_download import (
@@ -26,12 +29,51 @@ from hub.data.sync_download import (
     multihash_sha256,
     parse_multihash,
 )
+from hub.settings import Settings, load_settings
 from tests.support.real_products import ZIPS, EsaMetadata, band_resolution, rebuild
 from tests.support.stac_server import AssetHost, FaultyProxy, rustac_api
 
 pytestmark = pytest.mark.timeout(300)
 
 ZIPPED, BANDED, BAD = ZIPS[1], ZIPS[2], ZIPS[0]  # T53JQJ, T48LWP, T56JMM (thumbnails)
+
+
+@pytest.fixture(scope="module")
+def settings(settings: Settings) -> Settings:
+    """An index database of its own on the suite's server: other data tests index some
+    of the same real products, and sync skips what is indexed."""
+    own = load_settings(
+        overrides={"data_dir": str(settings.data_dir), "database": {"name": "datacube_sync"}}
+    )
+    init_index(own)
+    return own
+
+
+def platform_args(settings: Settings) -> list[str]:
+    """`sdl` options that name this module's data dir and index database."""
+    config = settings.data_dir / "sync-test-settings.yaml"
+    config.write_text(f"database:\n  name: {settings.database.name}\n")
+    return ["--config", str(config), "--data-dir", str(settings.data_dir)]
+
+
+@pytest.fixture
+def row_counts(settings: Settings):
+    """row_counts() -> (datasets, locations) in this module's index."""
+
+    def count() -> tuple[int, int]:
+        with admin_url(settings) as url:
+            engine = sa.create_engine(url)
+            try:
+                with engine.connect() as conn:
+                    datasets = conn.execute(sa.text("SELECT count(*) FROM agdc.dataset"))
+                    locations = conn.execute(sa.text("SELECT count(*) FROM agdc.dataset_location"))
+                    return int(datasets.scalar_one()), int(locations.scalar_one())
+            finally:
+                engine.dispose()
+
+    return count
+
+
 SINCE = "2018-01-01"
 CUT_AT = 5_000_000
 
@@ -240,7 +282,7 @@ def test_a_5xx_from_the_api_is_retried(settings, world) -> None:
 
 def test_a_4xx_from_the_api_is_reported_and_not_retried(settings, world) -> None:
     with FaultyProxy(world["api"], failures=0) as proxy:
-        args = ["data", "sync", "--data-dir", str(settings.data_dir), "--stac", proxy.url]
+        args = ["data", "sync", *platform_args(settings), "--stac", proxy.url]
         args += ["--collection", "sentinel-2-l1c", "--since", "2024-07-01", "--until", "2024-06-01"]
         run = CliRunner().invoke(cli, args)
     assert run.exit_code == 2, run.output
@@ -252,7 +294,7 @@ def test_dry_run_lists_and_downloads_nothing(settings, world) -> None:
     host: AssetHost = world["host"]
     host.requests.clear()
     bbox = ",".join(str(v) for v in world["items"]["bad"]["bbox"])
-    args = ["data", "sync", "--dry-run", "--data-dir", str(settings.data_dir)]
+    args = ["data", "sync", "--dry-run", *platform_args(settings)]
     args += ["--stac", world["api"], "--collection", "bad-checksum", "--since", SINCE]
     run = CliRunner().invoke(cli, [*args, "--bbox", bbox])
     assert run.exit_code == 0, run.output
