@@ -241,9 +241,15 @@ def start_platform(
         def start_hub() -> subprocess.Popen[bytes]:
             return _spawn(hub_command, logs / "hub.log", env, settings.data_dir / "hub")
 
-        platform.children.append(
-            Child("JupyterHub", start_hub(), _terminate(15), Restart(start_hub))
-        )
+        health = f"{runtime.public_url}{settings.hub.base_url.rstrip('/')}/hub/health"
+
+        def hub_answers() -> None:  # "restarted" means answering again, as at start
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not _answers(health):
+                time.sleep(0.3)
+
+        restart_hub = Restart(start_hub, hub_answers)
+        platform.children.append(Child("JupyterHub", start_hub(), _terminate(15), restart_hub))
         wait_healthy(platform, logs / "hub.log", timeout=120, log_start=log_start)
     except BaseException:
         platform.stop(say)

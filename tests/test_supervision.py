@@ -62,6 +62,15 @@ def kernel_ids(url: str, headers: dict[str, str]) -> list[str] | None:
     return [k["id"] for k in reply.json()] if reply.status_code == 200 else None
 
 
+def hub_knows_fay(fay: HubClient) -> bool:
+    """The hub answers its API and still has fay's server, ready."""
+    try:
+        reply = fay.api("GET", "/users/fay")
+        return reply.status_code == 200 and reply.json()["servers"][""]["ready"] is True
+    except (requests.RequestException, ValueError, KeyError):
+        return False
+
+
 def test_each_dead_part_comes_back_and_the_user_loses_nothing() -> None:
     with start_platform(SETTINGS) as platform:
         fay = HubClient(platform.url)
@@ -90,13 +99,12 @@ def test_each_dead_part_comes_back_and_the_user_loses_nothing() -> None:
             print(f"{part}: the user's kernel answered again {back:.1f}s after the kill")
             assert part_pid(platform.data_dir, part) != before
             assert server_pid("fay", platform.data_dir) == server  # the same server process
+            wait_until(lambda: hub_knows_fay(fay), 60, "the hub's API")
         # the workspace's own database login works against the restarted PostgreSQL
         engine = sa.create_engine(odc_url)
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM agdc.dataset")).scalar() >= 0
         engine.dispose()
-        # the hub, restarted, still knows fay's server and lets her use it
-        assert fay.api("GET", "/users/fay").json()["servers"][""]["ready"] is True
         # systemd stops services with SIGTERM: the same clean stop as Ctrl-C
         started = time.monotonic()
         os.killpg(platform.proc.pid, signal.SIGTERM)
