@@ -15,14 +15,12 @@ import shutil
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from hub.data.db import open_index
 from hub.data.eo3 import (
@@ -34,6 +32,7 @@ from hub.data.eo3 import (
     load_document,
     read_eo3,
 )
+from hub.data.outcomes import AddResult, Outcome, summary_table
 from hub.data.twins import TwinPolicy, freshness, indexed_twins
 from hub.errors import SdlError
 from hub.settings import Settings
@@ -45,34 +44,9 @@ if TYPE_CHECKING:  # datacube is slow to import: at run time only where it is us
 PRODUCTS_DIR = Path(__file__).parent / "products"
 METADATA_TYPE = "eo3_sdl.yaml"
 PRODUCT_FILES = ("s2_l1c.yaml", "s2_l2a.yaml")
+__all__ = ["AddResult", "Outcome", "add", "init_index", "summary_table"]  # as before the split
 
-Status = Literal["added", "unchanged", "rejected"]
 KEEP_NEWEST = "data.twins: newest keeps only the newest copy of an acquisition active"
-
-
-@dataclass
-class Outcome:
-    """What happened to one input."""
-
-    source: str
-    status: Status
-    label: str = ""
-    product: str = ""
-    reason: str = ""
-
-
-@dataclass
-class AddResult:
-    outcomes: list[Outcome] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def count(self, status: Status) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
-
-    @property
-    def ok(self) -> bool:
-        """False when anything was rejected: the CLI then exits non-zero."""
-        return self.count("rejected") == 0
 
 
 # -- schema and products ----------------------------------------------------------------
@@ -395,25 +369,3 @@ def _progress(console: Console) -> Progress:
         transient=False,
         disable=not console.is_terminal,
     )
-
-
-def summary_table(result: AddResult) -> Table:
-    """Totals in the title; a row per input (only the rejected ones for big batches)."""
-    table = Table(
-        title=f"sdl data add: {result.count('added')} added, "
-        f"{result.count('unchanged')} unchanged, {result.count('rejected')} "
-        f"rejected in {result.seconds:.1f}s"
-    )
-    table.add_column("status")
-    table.add_column("product")
-    table.add_column("dataset")
-    table.add_column("reason / source", overflow="fold")
-    colours = {"added": "green", "unchanged": "dim", "rejected": "red"}
-    rows = sorted(result.outcomes, key=lambda o: (o.status != "rejected", o.status, o.label))
-    if len(rows) > 25:  # a big batch: only what needs attention
-        rows = [o for o in rows if o.status == "rejected"]
-    for o in rows:
-        table.add_row(
-            f"[{colours[o.status]}]{o.status}[/]", o.product, o.label, o.reason or o.source
-        )
-    return table

@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
+from hub.data.outcomes import Tally
 from hub.data.sync_download import ChecksumError, DownloadError, Fetcher, RateLimit
 from hub.data.sync_plan import Planned, Status, SyncOutcome, plan
 from hub.data.sync_search import search_items
@@ -38,18 +39,11 @@ from hub.settings import Settings, SyncSettings
 
 
 @dataclass
-class SyncResult:
+class SyncResult(Tally):
     found: int = 0
     outcomes: list[SyncOutcome] = field(default_factory=list)
     downloaded: int = 0  # bytes transferred in this run
     seconds: float = 0.0
-
-    def count(self, status: Status) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
-
-    @property
-    def ok(self) -> bool:
-        return self.count("rejected") == 0
 
 
 def options(settings: Settings, **given: Any) -> SyncSettings:
