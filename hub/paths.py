@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -20,3 +21,10 @@ def shipped_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     return (PACKAGE_DIR / _SHIPPED[name][-1]).resolve()
+
+
+def default_data_dir() -> Path:
+    """A system path as root (homes must be reachable by other users), else per-user."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/sdl")
+    return Path.home() / ".local" / "share" / "sdl"

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from hub.kube.settings import KubernetesSettings
 from hub.profiles import Profile, Toleration
+from hub.settings import KubernetesSettings
 
 GPU_RESOURCE = "nvidia.com/gpu"
 HOME_VOLUME = "home"

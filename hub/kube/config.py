@@ -18,10 +18,9 @@ from hub.kube.builders import (
     storage_volumes,
     workspace_environment,
 )
-from hub.kube.settings import KubernetesSettings
 from hub.kube.spawner import SdlKubeSpawner, allowed_profile_list, refuse_tampered_options
 from hub.profiles import load_profiles
-from hub.settings import Settings
+from hub.settings import KubernetesSettings, Settings
 
 
 def kube_settings(settings: Settings) -> KubernetesSettings:

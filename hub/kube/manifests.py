@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.kube.builders import container_security_context, pod_security_context
-from hub.kube.settings import KubernetesSettings
+from hub.settings import KubernetesSettings
 
 INGEST = "sdl-ingest"
 PART_OF = {"app.kubernetes.io/part-of": "space-data-lab"}

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from hub.policy.quota import EffectivePolicy, explain_field
 from hub.quotas.db import settings_store
-from hub.quotas.model import EffectivePolicy, explain_field
 from hub.settings import Settings
 
 DASK_FIELDS = ("dask_max_cores", "dask_max_memory", "dask_max_workers", "dask_max_clusters")

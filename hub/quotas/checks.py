@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from hub.policy.quota import EffectivePolicy, describe_source, format_value
 from hub.profiles import Profile, format_size
-from hub.quotas.model import EffectivePolicy, describe_source, format_value
 
 CLEANUP_ENV = "SDL_CLEANUP_MODE"
 ASK_ADMIN = "ask an admin to raise it"

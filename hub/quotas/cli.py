@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from hub.cli_options import platform_options
-from hub.quotas.model import PolicyError, format_value, parse_assignments, updated
+from hub.policy.quota import PolicyError, format_value, parse_assignments, updated
 from hub.quotas.report import UserReport, build_reports
 from hub.quotas.store import KINDS, QuotaStore
 from hub.settings import Settings

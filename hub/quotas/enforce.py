@@ -19,6 +19,7 @@ from traitlets import Bool, Dict, Integer, Unicode
 from traitlets.config import Config, LoggingConfigurable
 
 from hub.db.embedded import DatabaseError
+from hub.policy.quota import EffectivePolicy, parse_policy
 from hub.profiles import Profile
 from hub.quotas.checks import (
     CLEANUP_ENV,
@@ -28,7 +29,6 @@ from hub.quotas.checks import (
     decide,
     within_limits,
 )
-from hub.quotas.model import EffectivePolicy, parse_policy
 from hub.quotas.store import QuotaStore
 from hub.spawners.blocking import in_spawn_thread
 

@@ -10,8 +10,8 @@ from datetime import date
 from html import escape
 from typing import Any
 
+from hub.policy.quota import FIELDS, SIZE_FIELDS, Policy, describe_source, format_value
 from hub.profiles import format_size
-from hub.quotas.model import FIELDS, SIZE_FIELDS, Policy, describe_source, format_value
 from hub.quotas.report import UserReport
 
 STYLE = """

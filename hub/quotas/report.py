@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from hub.quotas.model import FIELDS, EffectivePolicy, Policy, effective_policy, format_value
+from hub.policy.quota import FIELDS, EffectivePolicy, Policy, effective_policy, format_value
 from hub.quotas.store import QuotaStore
 
 

@@ -22,16 +22,16 @@ import sqlalchemy as sa
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
 
-from hub.policy.spawn import ProfileCatalog
-from hub.quotas import pages
-from hub.quotas.accounting import HubUsers
-from hub.quotas.model import (
+from hub.policy.quota import (
     FIELDS,
     PolicyError,
     parse_assignments,
     parse_policy,
     updated,
 )
+from hub.policy.spawn import ProfileCatalog
+from hub.quotas import pages
+from hub.quotas.accounting import HubUsers
 from hub.quotas.report import UserReport, build_reports
 from hub.quotas.store import KINDS, QuotaStore
 from hub.settings import Settings

@@ -15,8 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hub.policy.quota import EffectivePolicy, Policy, effective_policy, parse_policy
 from hub.quotas.migrations import LATEST, migrate
-from hub.quotas.model import EffectivePolicy, Policy, effective_policy, parse_policy
 
 KINDS = ("group", "user")
 

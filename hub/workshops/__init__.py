@@ -7,6 +7,8 @@ Files reach a participant's home only through `hub.workshops.handout`, run as th
 participant's OS user, so nothing is ever written there with root's rights.
 """
 
+from hub.policy.groups import WORKSHOP_GROUP_PREFIX
+
 SERVICE_NAME = "workshops"
 INSTRUCTORS_GROUP = "instructors"
-GROUP_PREFIX = "ws-"  # hub group of a workshop's participants: ws-<name>
+GROUP_PREFIX = WORKSHOP_GROUP_PREFIX  # hub group of a workshop's participants: ws-<name>

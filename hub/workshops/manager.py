@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from hub.policy.quota import Policy
 from hub.profiles import load_profiles
-from hub.quotas.model import Policy
 from hub.settings import Settings
 from hub.workshops import INSTRUCTORS_GROUP, delivery, sets
 from hub.workshops.hubapi import HubAPI

@@ -16,7 +16,7 @@ its profiles, quota or end time change, and deleted with the workshop; an admin'
 of a `ws-*` group policy is overwritten by the next change (and at the service's start).
 Quotas are enforced only while `quotas.enabled` is on (the default).
 
-How it combines with a participant's other levels (`hub.quotas.model`), field by
+How it combines with a participant's other levels (`hub.policy.quota`), field by
 field: the user's own policy wins; else the most generous value among their admin-set
 groups that set the field; else the workshop's value, **capped by the platform
 default**. An instructor narrows, never widens:
@@ -41,8 +41,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.db.embedded import DatabaseError
+from hub.policy.quota import FIELDS, Policy, PolicyError, parse_policy
 from hub.quotas.db import settings_store
-from hub.quotas.model import FIELDS, Policy, PolicyError, parse_policy
 from hub.quotas.store import QuotaStore
 from hub.settings import Settings
 from hub.workshops import GROUP_PREFIX

@@ -17,9 +17,9 @@ from traitlets.config import Config
 
 from hub.config.z2jh import apply_z2jh
 from hub.kube.render import SampleUser
+from hub.policy.quota import Policy
 from hub.policy.spawn import ProfileCatalog
 from hub.quotas.db import settings_store
-from hub.quotas.model import Policy
 from hub.settings import Settings, settings_from_dict
 from hub.spawners.local import SdlLocalSpawner
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from hub.kube.builders import kubespawner_profile, storage_volumes, workspace_environment
-from hub.kube.settings import KubernetesSettings
 from hub.profiles import Profile
+from hub.settings import KubernetesSettings
 
 Z2JH_USER = {
     "key": "hub.jupyter.org/dedicated",

@@ -23,7 +23,7 @@ from hub.kube.manifests import (
     longest_cluster_rule,
     singleuser_egress,
 )
-from hub.kube.settings import KubernetesSettings
+from hub.settings import KubernetesSettings
 
 KUBE = KubernetesSettings()
 FULLNAME = "sdl-dask-gateway"

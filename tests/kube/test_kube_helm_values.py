@@ -14,9 +14,8 @@ from traitlets.config import Config
 from hub.config.z2jh import load_z2jh_settings
 from hub.gateway.kube import gateway_oauth_env
 from hub.kube.manifests import singleuser_egress
-from hub.kube.settings import KubernetesSettings
 from hub.kube.spawner import SdlKubeSpawner
-from hub.settings import deep_merge, settings_from_dict
+from hub.settings import KubernetesSettings, deep_merge, settings_from_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 VALUES = ROOT / "helm-values"

@@ -10,8 +10,8 @@ from kube_helpers import manifests, validate_strict
 
 from hub.kube.render import SampleUser, hub_config
 from hub.kube.spawner import home_capacity
+from hub.policy.quota import Policy
 from hub.quotas.db import settings_store
-from hub.quotas.model import Policy
 from hub.settings import Settings, settings_from_dict
 
 SMALL = {"profile": "small"}

@@ -11,8 +11,7 @@ from traitlets.config import Config
 from hub.config import quotas, workshops
 from hub.config.context import HubContext
 from hub.config.hubpod import DATA_DIR
-from hub.kube.settings import KubernetesSettings
-from hub.settings import settings_from_dict
+from hub.settings import KubernetesSettings, settings_from_dict
 from tests.kube.test_kube_helm_values import dig, load
 
 DB = "postgresql://sdl:secret@sdl-db-rw:5432/sdl"

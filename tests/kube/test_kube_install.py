@@ -22,7 +22,7 @@ import yaml
 from install_doc import VALUES, created_objects, helm_install, install_commands
 
 from hub.kube.manifests import platform_objects
-from hub.kube.settings import KubernetesSettings
+from hub.settings import KubernetesSettings
 
 #: Secrets the charts make themselves (z2jh's hub Secret holds the service tokens).
 CHART_MADE = {"hub"}

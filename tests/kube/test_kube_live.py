@@ -32,8 +32,8 @@ import pytest
 import yaml
 from install_doc import VALUES, helm_install, install_commands
 
-from hub.kube.settings import KubernetesSettings
 from hub.profiles import Profile, load_profiles
+from hub.settings import KubernetesSettings
 
 pytestmark = [
     pytest.mark.kube,

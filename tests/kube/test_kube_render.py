@@ -16,7 +16,7 @@ from kube_helpers import KUBERNETES_VERSIONS
 from hub.kube.cli import profiles, render
 from hub.kube.fit import GIB, fit_node, parse_node, system_reserve
 from hub.kube.manifests import backfill_job, ingest_cronjob, platform_objects
-from hub.kube.settings import KubernetesSettings
+from hub.settings import KubernetesSettings
 
 
 @pytest.fixture(scope="module")

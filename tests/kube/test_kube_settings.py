@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from hub.kube.settings import KubernetesSettings
+from hub.settings import KubernetesSettings
 
 
 def test_defaults_are_complete_and_described() -> None:

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
+from hub.policy.quota import Policy, effective_policy
 from hub.profiles import load_profiles
 from hub.quotas.checks import SpawnFacts, cleanup_profile, decide
-from hub.quotas.model import Policy, effective_policy
 from hub.settings import settings_from_dict
 
 PROFILES = {p.slug: p for p in load_profiles(settings_from_dict({}).profiles_dir)}

@@ -13,10 +13,10 @@ import pytest
 from tornado import web
 from traitlets.config import Config
 
+from hub.policy.quota import Policy
 from hub.profiles import load_profiles
 from hub.quotas.db import shared_store
 from hub.quotas.enforce import check_spawn
-from hub.quotas.model import Policy
 from hub.quotas.store import UsageRecord
 from hub.settings import settings_from_dict
 

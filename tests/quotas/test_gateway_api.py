@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from hub.policy.quota import Policy
 from hub.quotas.api import dask_limits, record_cluster_usage
 from hub.quotas.db import settings_store
-from hub.quotas.model import Policy
 from hub.settings import settings_from_dict
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.quotas.model import (
+from hub.policy.quota import (
     Policy,
     PolicyError,
     effective_policy,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.quotas.model import Policy
+from hub.policy.quota import Policy
 from hub.quotas.store import UsageRecord
 from tests.quotas.helpers import (
     SERVICE,

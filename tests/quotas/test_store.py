@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from hub.policy.quota import Policy
 from hub.quotas.migrations import LATEST, current_version
-from hub.quotas.model import Policy
 from hub.quotas.store import QuotaStore, ServerSeen, UsageRecord
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.quotas.model import Policy, effective_policy
+from hub.policy.quota import Policy, effective_policy
 from hub.settings import settings_from_dict
 from hub.workshops.model import WorkshopError
 from hub.workshops.quota import WRITER, GroupPolicies, check_profiles, group_policy

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from hub.profiles import format_size, parse_size
+from hub.settings.base import Strict
 
 _NAME = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 _IMAGE = r"^[a-z0-9][a-z0-9._/:@-]*$"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _quantity(value: Any) -> str:
@@ -22,7 +19,7 @@ def _quantity(value: Any) -> str:
     return value.strip() if isinstance(value, str) else format_size(size)
 
 
-class ArchiveVolume(_Strict):
+class ArchiveVolume(Strict):
     """Where the shared satellite archive lives: an existing PVC or an NFS export."""
 
     type: Literal["pvc", "nfs"] = Field(
@@ -51,7 +48,7 @@ class ArchiveVolume(_Strict):
         return {"persistentVolumeClaim": {"claimName": self.claim_name, "readOnly": read_only}}
 
 
-class IngestSettings(_Strict):
+class IngestSettings(Strict):
     """The admin CronJob that adds data to the archive and the index."""
 
     schedule: str = Field("17 3 * * *", description="Cron schedule of the ingest job (UTC).")
@@ -72,7 +69,7 @@ class IngestSettings(_Strict):
         return _quantity(value)
 
 
-class BackfillSettings(_Strict):
+class BackfillSettings(Strict):
     """The first load of an archive: an indexed Job, each pod adding its share of it."""
 
     paths: list[str] = Field(
@@ -86,7 +83,7 @@ class BackfillSettings(_Strict):
     parallelism: int = Field(4, ge=1, le=200, description="Pods running at once.")
 
 
-class KubernetesSettings(_Strict):
+class KubernetesSettings(Strict):
     """How the platform runs on Kubernetes (z2jh hub + KubeSpawner)."""
 
     namespace: str = Field("sdl", pattern=_NAME, description="Namespace of the hub and users.")

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from hub.settings.base import Strict
 
 
-class _Strict(BaseModel):
-    """Unknown keys are errors: a typo in a settings file must not pass silently."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DaskWorkerSettings(_Strict):
+class DaskWorkerSettings(Strict):
     """What one worker gets unless the user asks otherwise, and the most it may ask for."""
 
     cores: int = Field(1, ge=1, le=256, description="Cores of a worker when none are asked for.")
@@ -34,7 +30,7 @@ class DaskWorkerSettings(_Strict):
         return self
 
 
-class DaskUserLimits(_Strict):
+class DaskUserLimits(Strict):
     """Totals across ALL of one user's clusters (upstream only limits single clusters).
 
     Used for every user until the quota service provides per-user values.
@@ -48,7 +44,7 @@ class DaskUserLimits(_Strict):
     clusters: int = Field(2, ge=0, description="Clusters a user may run at once (0: none).")
 
 
-class DaskSettings(_Strict):
+class DaskSettings(Strict):
     enabled: bool = Field(
         True, description="Run Dask Gateway beside the hub and point every workspace at it."
     )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from hub.quotas.model import Policy
+from hub.policy.quota import Policy
+from hub.settings.base import Strict
 
 
-class QuotaSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class QuotaSettings(Strict):
     enabled: bool = Field(
         True, description="Run the quota service and check quotas at every spawn."
     )

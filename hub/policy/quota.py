@@ -29,8 +29,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.errors import SdlError, format_validation_error
+from hub.policy.groups import WORKSHOP_GROUP_PREFIX as GROUP_PREFIX
 from hub.profiles import Bytes, format_size
-from hub.workshops import GROUP_PREFIX
 
 
 class PolicyError(SdlError):

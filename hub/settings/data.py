@@ -1,0 +1,81 @@
+"""The `data:` and `sync:` sections: how the archive is indexed and kept current."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from hub.settings.base import Strict
+
+
+class DataSettings(Strict):
+    twins: Literal["newest", "all"] = Field(
+        "newest",
+        description="Reprocessed twins (one acquisition at several baselines or processing "
+        "times): newest keeps only the newest active in the index; all keeps every copy "
+        "(eo.load still uses one per acquisition).",
+    )
+
+
+#: The Copernicus Data Space Ecosystem's STAC API and its Sentinel-2 collections.
+CDSE_STAC_URL = "https://stac.dataspace.copernicus.eu/v1"
+CDSE_S2_COLLECTIONS = ["sentinel-2-l1c", "sentinel-2-l2a"]
+
+
+class SyncSettings(Strict):
+    """`sdl data sync`: what a (scheduled) sync searches for and how it downloads."""
+
+    stac_url: str = Field(CDSE_STAC_URL, description="STAC API searched for new products.")
+    collections: list[str] = Field(
+        default_factory=lambda: list(CDSE_S2_COLLECTIONS),
+        description="Collections searched (CDSE: sentinel-2-l1c, sentinel-2-l2a).",
+    )
+    aoi: Path | None = Field(
+        None,
+        description="GeoJSON whose geometry the products must intersect; default: the "
+        "shipped outline of Sweden (hub/data/aoi/sweden.geojson, Natural Earth).",
+    )
+    bbox: tuple[float, float, float, float] | None = Field(
+        None, description="W, S, E, N in degrees; replaces the AOI when set."
+    )
+    since: str | None = Field(None, description="Sensed on or after this date (YYYY-MM-DD).")
+    until: str | None = Field(None, description="Sensed on or before this date (YYYY-MM-DD).")
+    lookback_days: int = Field(
+        10, ge=1, le=3660, description="Without since: search this many days back from today."
+    )
+    max_cloud: float | None = Field(
+        None, ge=0, le=100, description="Skip products with more cloud cover (percent)."
+    )
+    workers: int = Field(2, ge=1, le=32, description="Products downloaded at the same time.")
+    max_mb_per_s: float = Field(
+        0, ge=0, description="Bandwidth cap over all downloads in MB/s (0: none)."
+    )
+    retries: int = Field(
+        5, ge=0, le=20, description="Retries (with backoff) of a failed request or download."
+    )
+    timeout_s: float = Field(60, gt=0, description="Seconds a connection may stay silent.")
+    folder: str = Field(
+        "sync", description="Folder under the archive that synced products land in."
+    )
+    s3_endpoint: str = Field(
+        "https://eodata.dataspace.copernicus.eu",
+        description="Endpoint for s3:// assets (CDSE's S3); credentials from the "
+        "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).",
+    )
+
+    @field_validator("since", "until")
+    @classmethod
+    def _a_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            dt.date.fromisoformat(str(value))  # a ValueError names the bad date
+        return None if value is None else str(value)
+
+    @field_validator("folder")
+    @classmethod
+    def _plain_folder(cls, value: str) -> str:
+        if not value or "/" in value or value.startswith("."):
+            raise ValueError("must be a plain folder name (no '/', not hidden)")
+        return value

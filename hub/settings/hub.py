@@ -1,0 +1,17 @@
+"""The `hub:` section: where browsers reach the platform and how long servers live."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from hub.settings.base import Strict
+
+
+class HubSettings(Strict):
+    ip: str = Field("127.0.0.1", description="Address the proxy listens on for browsers.")
+    port: int = Field(8000, ge=0, le=65535, description="Port for browsers; 0 picks a free one.")
+    base_url: str = Field("/", description="URL prefix of the whole platform.")
+    spawn_timeout: int = Field(120, ge=10, le=3600, description="Seconds a server may take.")
+    cull_idle_after: int = Field(
+        3600, ge=0, description="Stop servers idle this many seconds (0: never)."
+    )
