@@ -1,13 +1,17 @@
-"""Notebook helpers for the lab's Sentinel-2 archive: a thin layer over `datacube`.
+"""Notebook helpers for the lab's archive (Sentinel-1, -2, -3): a thin layer over `datacube`.
 
     from hub import eo
     ds = eo.load(lon=(22.1, 22.2), lat=(65.56, 65.6), time=("2026-06-01", "2026-08-31"),
                  bands=["red", "nir"])             # L2A, clouds masked, EPSG:3006 at 10 m
     ndvi = (ds.nir - ds.red) / (ds.nir + ds.red)
 
-What it adds to `dc.load`: products chosen by mission and processing level, band
-aliases checked up front, cloud masking from the L2A scene classification (SCL), an
-error instead of an empty dataset when nothing matches, and NetCDF/COG export.
+    s1 = eo.load(mission="sentinel-1", lon=..., lat=..., time=..., bands=["vv"])  # sigma0
+
+What it adds to `dc.load`: products chosen by mission and processing level (from each
+product definition's own metadata), band aliases checked up front with an error naming
+the product's bands (and the mission that has the one asked for), cloud masking from the
+L2A scene classification (SCL), per-band scaling, search fields such as orbit direction
+as filters, an error instead of an empty dataset when nothing matches, and export.
 """
 
 from __future__ import annotations
@@ -52,21 +56,55 @@ def connect(url: str | None = None, app: str = "sdl-notebook") -> Datacube:
     return datacube.Datacube(index=connect_index(url, app=app))
 
 
-def products_for(dc: Datacube, mission: str, level: str) -> list[Product]:
-    """Products whose metadata says this mission (e.g. sentinel-2) and level (L1C, L2A)."""
-    found, offered = [], set()
-    for product in dc.index.products.get_all():
-        props = product.definition.get("metadata", {}).get("properties", {})
-        have = (str(props.get("eo:constellation", "")), str(props.get("processing:level", "")))
-        offered.add(f"{have[0]} {have[1]}")
-        if have[0].lower() == mission.lower() and have[1].upper() == level.upper():
-            found.append(product)
-    if not found:
+#: The level a mission's queries use when none is given (others: its only level).
+DEFAULT_LEVEL = {"sentinel-1": "GRD", "sentinel-2": "L2A"}
+
+
+def _mission_level(product: Product) -> tuple[str, str]:
+    """(mission, level) from the product definition's own metadata, as indexed."""
+    props = product.definition.get("metadata", {}).get("properties", {})
+    return str(props.get("eo:constellation", "")), str(props.get("processing:level", ""))
+
+
+def products_for(
+    dc: Datacube, mission: str, level: str | None = None, product: str | None = None
+) -> list[Product]:
+    """Products whose metadata says this mission (e.g. sentinel-1) and level (GRD, L2A).
+
+    `level=None` takes the mission's default (L2A for Sentinel-2) or its only level;
+    `product` picks one product by name among those matching.
+    """
+    offered: dict[str, set[str]] = {}
+    candidates = []
+    for found in dc.index.products.get_all():
+        have_mission, have_level = _mission_level(found)
+        offered.setdefault(have_mission, set()).add(have_level)
+        if have_mission.lower() == mission.lower():
+            candidates.append(found)
+    if not candidates:
+        listing = "; ".join(f"{m} ({', '.join(sorted(v))})" for m, v in sorted(offered.items()))
         raise QueryError(
-            f"no product for mission={mission!r} level={level!r}; the index has: "
-            f"{', '.join(sorted(offered)) or 'no products (run sdl data init)'}"
+            f"no product for mission={mission!r}; the index has: "
+            f"{listing or 'no products (run sdl data init)'}"
         )
-    return found
+    levels = sorted({_mission_level(p)[1] for p in candidates})
+    if level is None:
+        level = DEFAULT_LEVEL.get(mission.lower()) or (levels[0] if len(levels) == 1 else None)
+        if level is None:
+            raise QueryError(f"{mission} has levels {', '.join(levels)}: give level=")
+    found_level = [p for p in candidates if _mission_level(p)[1].upper() == level.upper()]
+    if not found_level:
+        raise QueryError(
+            f"no product for mission={mission!r} level={level!r}; {mission} has levels: "
+            f"{', '.join(levels)}"
+        )
+    if product is not None:
+        named = [p for p in found_level if p.name == product]
+        if not named:
+            names = ", ".join(p.name for p in found_level)
+            raise QueryError(f"no product {product!r} for {mission} {level}; there are: {names}")
+        return named
+    return found_level
 
 
 def resolve_bands(product: Product, bands: Sequence[str]) -> dict[str, str]:
@@ -86,10 +124,29 @@ def resolve_bands(product: Product, bands: Sequence[str]) -> dict[str, str]:
             f"{n} ({'/'.join(m.get('aliases', [])[2:] or m.get('aliases', [])[:1])})"
             for n, m in product.measurements.items()
         )
+        mission, level = _mission_level(product)
         raise QueryError(
-            f"{product.name} has no band {', '.join(map(repr, unknown))}; it has: {names}"
+            f"{product.name} has no band {', '.join(map(repr, unknown))} "
+            f"({mission} {level}); it has: {names}"
         )
     return resolved
+
+
+def _elsewhere(dc: Datacube, bands: Sequence[str]) -> str:
+    """'; red is a band of sentinel-2 L2A': where a band asked of the wrong mission lives."""
+    hints = []
+    for band in bands:
+        homes = sorted(
+            " ".join(_mission_level(p))
+            for p in dc.index.products.get_all()
+            if any(
+                band.lower() in [n.lower(), *[a.lower() for a in m.get("aliases", [])]]
+                for n, m in p.measurements.items()
+            )
+        )
+        if homes:
+            hints.append(f"{band!r} is a band of {', '.join(dict.fromkeys(homes))}")
+    return f"; {'; '.join(hints)}" if hints else ""
 
 
 def spatial_query(
@@ -114,12 +171,14 @@ def load(
     geometry: Any = None,
     time: str | tuple[str, str] | None = None,
     mission: str = "sentinel-2",
-    level: str = "L2A",
-    bands: Sequence[str] = DEFAULT_BANDS,
+    level: str | None = None,
+    bands: Sequence[str] | None = None,
+    product: str | None = None,
     crs: str = DEFAULT_CRS,
     resolution: float = 10,
     mask_clouds: bool | None = None,
     reflectance: bool = False,
+    scaled: bool = False,
     dask_chunks: dict[str, int | Literal["auto"]] | Literal["auto"] | None = "auto",
     group_by: GroupBy = "solar_day",
     resampling: str = "nearest",
@@ -128,32 +187,48 @@ def load(
 ) -> xr.Dataset:
     """Load bands (names or aliases) for an area and time, reprojected to `crs`.
 
-    `mask_clouds` (default: on for L2A) hides SCL no-data, defects, cloud shadows, clouds
-    and cirrus as NaN. `reflectance` turns digital numbers into reflectance (0..1, with
-    the processing baseline's offset). `dask_chunks="auto"` loads lazily in
-    DEFAULT_CHUNKS; None loads into memory now.
+    `mission` (sentinel-1, -2, -3) and `level` (e.g. GRD, L1C, L2A; default L2A for
+    Sentinel-2, else the mission's only level) choose the product, `product=` one of
+    several. `bands` defaults to red/green/blue/nir for Sentinel-2, all bands otherwise.
+    `mask_clouds` (default: on for Sentinel-2 L2A) hides SCL no-data, defects, cloud
+    shadows, clouds and cirrus as NaN. `reflectance` turns Sentinel-2 digital numbers
+    into reflectance (0..1, with the processing baseline's offset); `scaled` applies each
+    band's scale_factor/add_offset (other missions' packed integers). Search fields of
+    the index (e.g. orbit_direction="ascending", relative_orbit=29, platform=...) filter
+    datasets. `dask_chunks="auto"` loads lazily in DEFAULT_CHUNKS; None loads now.
     """
     dc = dc or connect()
-    if mask_clouds is None:
-        mask_clouds = level.upper() == "L2A"
-    if mask_clouds and level.upper() != "L2A":
+    chosen = products_for(dc, mission, level, product)
+    if len(chosen) > 1:
         raise QueryError(
-            f"mask_clouds needs the L2A scene classification; {level} has none "
+            f"several products match: {', '.join(p.name for p in chosen)}; pass product="
+        )
+    found = chosen[0]
+    level = _mission_level(found)[1]
+    is_s2 = mission.lower() == "sentinel-2"
+    if mask_clouds is None:
+        mask_clouds = is_s2 and level.upper() == "L2A"
+    if mask_clouds and "SCL" not in found.measurements:
+        raise QueryError(
+            f"mask_clouds needs the L2A scene classification; {mission} {level} has none "
             "(use level='L2A' or mask_clouds=False)"
         )
-    products = products_for(dc, mission, level)
-    if len(products) > 1:
-        raise QueryError(f"several products match: {', '.join(p.name for p in products)}")
-    product = products[0]
-    wanted = resolve_bands(product, list(bands))
+    if bands is None:
+        bands = DEFAULT_BANDS if is_s2 else list(found.measurements)
+    try:
+        wanted = resolve_bands(found, list(bands))
+    except QueryError as exc:
+        raise QueryError(f"{exc}{_elsewhere(dc, bands)}") from None
+    searchable = set(found.metadata_type.dataset_fields)
+    search = {k: extra.pop(k) for k in list(extra) if k in searchable}
     query = spatial_query(lon, lat, geometry)
     if time is not None:
         query["time"] = time
     # twins (reprocessed copies of one acquisition) would be fused into one time slice
-    datasets = newest_per_acquisition(dc.find_datasets(product=product.name, **query))
+    datasets = newest_per_acquisition(dc.find_datasets(product=found.name, **query, **search))
     if not datasets:
         raise QueryError(
-            f"no {product.name} datasets for {_describe(query)}; "
+            f"no {found.name} datasets for {_describe({**query, **search})}; "
             "`sdl data ls` shows what the index covers"
         )
     measurements = list(wanted)
@@ -180,9 +255,11 @@ def load(
                 data[name] = data[name].where(clear & (data[name] != nodata))
         if scl_name not in wanted:
             data = data.drop_vars(scl_name)
-    if reflectance:
+    if reflectance and is_s2:
         data = to_reflectance(data, wanted, slice_offsets(dc, datasets, group_by))
-    data.attrs.update({"product": product.name, "mission": mission, "level": level.upper()})
+    elif reflectance or scaled:
+        data = apply_scaling(data, found, wanted)
+    data.attrs.update({"product": found.name, "mission": mission.lower(), "level": level})
     return data
 
 
@@ -219,6 +296,32 @@ def to_reflectance(data: xr.Dataset, wanted: dict[str, str], offsets: xr.DataArr
             data[name] = ((band + offset) / 10000.0).astype("float32")
             data[name].attrs["units"] = "1 (reflectance)"
     return data
+
+
+def apply_scaling(data: xr.Dataset, product: Product, wanted: dict[str, str]) -> xr.Dataset:
+    """Packed values -> physical ones with each band's scale_factor/add_offset (nodata as
+    NaN); bands without them are left as they are."""
+    for name, measurement in wanted.items():
+        spec = product.measurements[measurement]
+        scale, offset = spec.get("scale_factor"), spec.get("add_offset")
+        if scale is None and offset is None:
+            continue
+        band = data[name]
+        nodata = band.attrs.get("nodata")
+        if nodata is not None and np.issubdtype(band.dtype, np.integer):
+            band = band.where(band != nodata)
+        attrs = {k: v for k, v in data[name].attrs.items() if k != "nodata"}
+        data[name] = (band * (scale or 1.0) + (offset or 0.0)).astype("float32")
+        data[name].attrs = attrs
+    return data
+
+
+def to_db(band: xr.DataArray, floor: float = 1e-5) -> xr.DataArray:
+    """Linear backscatter (sigma0, gamma0) -> decibels, 10 log10; values under `floor`
+    (-50 dB: the noise floor, or 0 after noise removal) become NaN instead of -inf."""
+    out: xr.DataArray = 10 * xr.apply_ufunc(np.log10, band.where(band >= floor))
+    out.attrs = {**band.attrs, "units": "dB"}
+    return out
 
 
 def _describe(query: dict[str, Any]) -> str:

@@ -28,7 +28,8 @@ def reading(settings: Settings, url: str | None) -> Iterator[Any]:
 
 
 def summarise(settings: Settings, url: str | None = None) -> list[dict[str, Any]]:
-    """Per product: dataset count, acquisition time range, lon/lat coverage, tiles."""
+    """Per product (mission, then product name): mission and level, dataset count,
+    acquisition time range, lon/lat coverage, tiles (or relative orbits)."""
     rows = []
     with reading(settings, url) as index:
         for product in sorted(index.products.get_all(), key=lambda p: p.name):
@@ -40,8 +41,11 @@ def summarise(settings: Settings, url: str | None = None) -> list[dict[str, Any]
                 lons += _ends(found.lon)
                 lats += _ends(found.lat)
                 tiles.add(found.region_code)
+            props = product.definition.get("metadata", {}).get("properties", {})
             rows.append(
                 {
+                    "mission": str(props.get("eo:constellation", "")),
+                    "level": str(props.get("processing:level", "")),
                     "product": product.name,
                     "datasets": len(times),
                     "twins": count_twins(index, product.name),
@@ -52,7 +56,7 @@ def summarise(settings: Settings, url: str | None = None) -> list[dict[str, Any]
                     "tiles": sorted(t for t in tiles if t),
                 }
             )
-    return rows
+    return sorted(rows, key=lambda row: (row["mission"], row["product"]))
 
 
 def count_twins(index: Any, product: str) -> int:

@@ -18,13 +18,13 @@ from hub.settings import Settings
 
 @click.group("data")
 def data() -> None:
-    """The Earth-observation archive: Sentinel-2 products in the Open Data Cube index."""
+    """The Earth-observation archive: Sentinel-1/-2/-3 products in the Open Data Cube index."""
 
 
 @data.command("init")
 @platform_options
 def init_cmd(settings: Settings) -> None:
-    """Create the index database, its schema and roles, and the s2_l1c/s2_l2a products."""
+    """Create the index database, its schema and roles, and every mission's products."""
     from hub.data.index import init_index
 
     changed = init_index(settings)
@@ -202,7 +202,7 @@ def ls_cmd(
     archived: bool,
     db_url: str | None,
 ) -> None:
-    """What is indexed: per product (datasets, twins, time range, coverage), or with
+    """What is indexed: per mission and product (datasets, twins, time range, coverage), or with
     --datasets one row per dataset, whose id or label `sdl data show` takes."""
     from hub.data.catalog import list_datasets, summarise
 
@@ -233,21 +233,28 @@ def ls_cmd(
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    table = Table(title="Open Data Cube index")
-    for column in ("product", "datasets", "twins", "from", "to", "lon", "lat", "tiles"):
-        table.add_column(column)
+    missions: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        table.add_row(
-            row["product"],
-            str(row["datasets"]),
-            str(row["twins"]),
-            row["from"],
-            row["to"],
-            row["lon"],
-            row["lat"],
-            ", ".join(row["tiles"]),
-        )
-    Console().print(table)
+        missions.setdefault(row["mission"] or "(no mission)", []).append(row)
+    for mission, members in missions.items():  # one table per mission
+        total = sum(row["datasets"] for row in members)
+        table = Table(title=f"{mission}: {total} datasets")
+        for column in ("product", "level", "datasets", "twins", "from", "to", "lon", "lat"):
+            table.add_column(column)
+        table.add_column("tiles / orbits")
+        for row in members:
+            table.add_row(
+                row["product"],
+                row["level"],
+                str(row["datasets"]),
+                str(row["twins"]),
+                row["from"],
+                row["to"],
+                row["lon"],
+                row["lat"],
+                ", ".join(row["tiles"]),
+            )
+        Console().print(table)
 
 
 @data.command("show")

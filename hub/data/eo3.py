@@ -19,7 +19,7 @@ import rasterio
 import yaml
 from rasterio.errors import RasterioError
 
-from hub.data.bands import PRODUCTS, bands_for
+from hub.data.product_defs import missing_bands, product_def
 from hub.errors import SdlError
 
 EO3_SCHEMA = "https://schemas.opendatacube.org/dataset"
@@ -77,12 +77,7 @@ def dataset_id(product_name: str) -> str:
 
 def level_of(product: str) -> str:
     """s2_l2a -> L2A; a product we do not define is an error naming the known ones."""
-    for level, name in PRODUCTS.items():
-        if name == product:
-            return level
-    raise ProductError(
-        f"unknown product {product!r}; this index holds {', '.join(PRODUCTS.values())}"
-    )
+    return product_def(product).level
 
 
 # -- checks before indexing -------------------------------------------------------------
@@ -142,9 +137,7 @@ def check_band(path: str, band: str, full_read_pixels: int = 4_000_000) -> tuple
 
 def check_prepared(item: Prepared) -> None:
     """Every band the product defines is present and decodes at its grid's shape."""
-    level = level_of(item.product)
-    expected = {band.name for band in bands_for(level)}
-    missing = sorted(expected - set(item.doc.get("measurements", {})))
+    missing = missing_bands(item.product, set(item.doc.get("measurements", {})))
     if missing:
         raise ProductError(f"{item.source}: {item.kind} product lacks band(s) {', '.join(missing)}")
     grids = item.doc["grids"]

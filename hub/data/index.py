@@ -33,6 +33,7 @@ from hub.data.eo3 import (
     read_eo3,
 )
 from hub.data.outcomes import AddResult, Outcome, summary_table
+from hub.data.product_defs import METADATA_TYPE, PRODUCTS_DIR, definitions
 from hub.data.twins import TwinPolicy, freshness, indexed_twins
 from hub.errors import SdlError
 from hub.settings import Settings
@@ -41,9 +42,6 @@ if TYPE_CHECKING:  # datacube is slow to import: at run time only where it is us
     from datacube.index import Index
     from datacube.index.hl import Doc2Dataset
 
-PRODUCTS_DIR = Path(__file__).parent / "products"
-METADATA_TYPE = "eo3_sdl.yaml"
-PRODUCT_FILES = ("s2_l1c.yaml", "s2_l2a.yaml")
 __all__ = ["AddResult", "Outcome", "add", "init_index", "summary_table"]  # as before the split
 
 KEEP_NEWEST = "data.twins: newest keeps only the newest copy of an acquisition active"
@@ -54,19 +52,27 @@ def ensure_products(index: Index) -> list[str]:
     """Add our metadata type and products if missing (unchanged ones are left alone)."""
     changed = []
     mdt_doc = yaml.safe_load((PRODUCTS_DIR / METADATA_TYPE).read_text())
-    if index.metadata_types.get_by_name(mdt_doc["name"]) is None:
+    existing_type = index.metadata_types.get_by_name(mdt_doc["name"])
+    if existing_type is None:
         index.metadata_types.add(index.metadata_types.from_doc(mdt_doc))
         changed.append(mdt_doc["name"])
-    for name in PRODUCT_FILES:
-        doc = yaml.safe_load((PRODUCTS_DIR / name).read_text())
+    elif _plain(existing_type.definition) != _plain(mdt_doc):  # e.g. new missions' fields
+        index.metadata_types.update_document(mdt_doc, allow_unsafe_updates=True)
+        changed.append(mdt_doc["name"])
+    for product in definitions().values():
+        doc = product.doc
         existing = index.products.get_by_name(doc["name"])
         if existing is None:
             index.products.add(index.products.from_doc(doc))
             changed.append(doc["name"])
-        elif json.loads(json.dumps(existing.definition)) != json.loads(json.dumps(doc)):
+        elif _plain(existing.definition) != _plain(doc):
             index.products.update(index.products.from_doc(doc), allow_unsafe_updates=True)
             changed.append(doc["name"])
     return changed
+
+
+def _plain(doc: object) -> object:
+    return json.loads(json.dumps(doc))
 
 
 def init_index(settings: Settings) -> list[str]:
@@ -228,7 +234,7 @@ def add(
         from datacube.index.hl import Doc2Dataset
 
         resolver = Doc2Dataset(
-            index, products=["s2_l1c", "s2_l2a"], verify_lineage=False, skip_lineage=True
+            index, products=list(definitions()), verify_lineage=False, skip_lineage=True
         )
         # 1. metadata only (cheap), so known products are not decoded or converted again
         todo: list[Prepared] = []
