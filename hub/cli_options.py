@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from hub.settings import load_settings
+from hub.settings import CONFIG_ENV, load_settings
 
 
 def platform_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -21,7 +21,7 @@ def platform_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "--config",
         "config_file",
         type=click.Path(path_type=Path, exists=True, dir_okay=False),
-        envvar="SDL_CONFIG",
+        envvar=CONFIG_ENV,
         help="Settings YAML merged over the built-in defaults.",
     )
     @click.option(

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import threading
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -29,7 +28,7 @@ from hub.archive import STATIC, page
 from hub.archive.status import ArchiveQueryError, parse_day, tile_status
 from hub.data.db import admin_url, connect
 from hub.secrets import SecretStore
-from hub.settings import Settings, load_settings
+from hub.settings import Settings, settings_from_environment
 
 log = logging.getLogger("sdl.archive")
 
@@ -154,10 +153,7 @@ def make_app(
 
 def settings_from_env(env: dict[str, str]) -> Settings:
     """The hub's settings, as the hub read them (SDL_DATA_DIR, SDL_CONFIG)."""
-    config = env.get("SDL_CONFIG", "")
-    return load_settings(
-        Path(config) if config else None, overrides={"data_dir": env["SDL_DATA_DIR"]}, environ=env
-    )
+    return settings_from_environment(env)
 
 
 async def serve() -> None:

@@ -15,6 +15,7 @@ from hub.archive import SERVICE_NAME
 from hub.config.context import HubContext
 from hub.config.merge import earlier, with_role_scopes
 from hub.netutil import free_port
+from hub.settings import CONFIG_ENV
 
 ACCESS = f"access:services!service={SERVICE_NAME}"  # every user: the map and its JSON
 
@@ -25,7 +26,7 @@ def apply_archive(ctx: HubContext, c: Config) -> None:
         return
     environment = {"SDL_DATA_DIR": str(ctx.data_dir)}
     if ctx.config_file:
-        environment["SDL_CONFIG"] = ctx.config_file
+        environment[CONFIG_ENV] = ctx.config_file
     tile_url = os.environ.get("SDL_ARCHIVE_TILE_URL", "")  # web tiles under the map, opt-in
     if tile_url:
         environment["SDL_ARCHIVE_TILE_URL"] = tile_url

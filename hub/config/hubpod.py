@@ -10,6 +10,7 @@ the service needs from the pod's environment is handed over explicitly.
 from __future__ import annotations
 
 from hub.config.context import HubContext
+from hub.settings import CONFIG_ENV
 
 #: Where the services keep files: on the hub's own PVC (z2jh `hub.db.type: sqlite-pvc`).
 DATA_DIR = "/srv/jupyterhub/sdl"
@@ -26,7 +27,7 @@ def service_environment(ctx: HubContext) -> dict[str, str]:
     """Settings file, data dir and the lab's database for a service in the hub pod."""
     environment = {"SDL_DATA_DIR": DATA_DIR, "SDL_MODE": "kubernetes"}
     if ctx.config_file:
-        environment["SDL_CONFIG"] = ctx.config_file
+        environment[CONFIG_ENV] = ctx.config_file
     if ctx.settings.database.url:
         environment["SDL_DATABASE_URL"] = ctx.settings.database.url
     return environment

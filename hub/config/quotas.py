@@ -13,6 +13,7 @@ from traitlets.config import Config
 from hub.config import hubpod
 from hub.config.context import HubContext
 from hub.config.merge import earlier, with_role_scopes
+from hub.settings import CONFIG_ENV
 
 SERVICE = "quotas"
 READ_SCOPE = "custom:quotas:read"
@@ -44,7 +45,7 @@ def apply_quotas(ctx: HubContext, c: Config) -> None:
     else:
         environment = {"SDL_DATA_DIR": str(settings.data_dir)}
         if ctx.config_file:
-            environment["SDL_CONFIG"] = ctx.config_file
+            environment[CONFIG_ENV] = ctx.config_file
         url = f"http://127.0.0.1:{port}"
     service = {
         "name": SERVICE,

@@ -18,7 +18,7 @@ from hub.config.gateway import apply_kube_gateway_client
 from hub.config.quotas import apply_quotas
 from hub.config.workshops import apply_workshops
 from hub.kube.config import apply_kubernetes
-from hub.settings import Settings, load_settings
+from hub.settings import CONFIG_ENV, Settings, settings_from_environment
 from hub.spawners.lifecycle import post_stop_hook
 
 DEFAULT_SETTINGS_FILE = "/etc/sdl/settings.yaml"
@@ -35,12 +35,12 @@ def apply_z2jh(settings: Settings, c: Config, settings_file: str = "") -> None:
 
 
 def settings_file(environ: dict[str, str] | None = None) -> str:
-    return dict(os.environ if environ is None else environ).get(
-        "SDL_SETTINGS_FILE", DEFAULT_SETTINGS_FILE
-    )
+    """The settings file the hub pod reads (and hands its services as SDL_CONFIG)."""
+    return dict(os.environ if environ is None else environ).get(CONFIG_ENV) or DEFAULT_SETTINGS_FILE
 
 
 def load_z2jh_settings(environ: dict[str, str] | None = None) -> Settings:
     """The settings file mounted from a ConfigMap; secrets from the pod's environment."""
-    env = dict(os.environ if environ is None else environ)
-    return load_settings(Path(settings_file(env)), overrides={"mode": "kubernetes"}, environ=env)
+    return settings_from_environment(
+        environ, overrides={"mode": "kubernetes"}, default_file=Path(DEFAULT_SETTINGS_FILE)
+    )

@@ -5,8 +5,8 @@ in scope; `gateway_extra_config()` returns the snippet to put there. It imports 
 module (so the gateway image needs the `space-data-lab` package) and applies the same
 limits and options as the embedded gateway, from the hub's settings document. The chart's
 API pod takes no extra volumes, so the document reaches it as the text of an environment
-variable (SDL_SETTINGS_YAML, `configMapKeyRef` to ConfigMap `sdl-settings`); a file named
-by SDL_SETTINGS_FILE is read instead where one is mounted.
+variable (SDL_SETTINGS_YAML, `configMapKeyRef` to ConfigMap `sdl-settings`), read by
+`hub.settings.settings_from_environment` as every process reads SDL_CONFIG's file.
 
 The backend, `SdlKubeBackend`, adds to upstream's KubeBackend what the embedded backend
 adds to the local one, with the same code (hub.gateway.user_limits, .ledger, .dashboard):
@@ -21,20 +21,17 @@ tests drive the backend's own code with DaskCluster objects as the informer hold
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 from typing import Any
 
-import yaml
 from traitlets.config import Config
 
-from hub.errors import SettingsError
 from hub.gateway.config import SERVICE_NAME, cluster_options, limits_provider
 from hub.gateway.dashboard import DashboardRoutes
 from hub.gateway.ledger import UsageSettingsMixin
 from hub.gateway.limits import GIB, ClusterUse
 from hub.gateway.user_limits import UserLimitsMixin
-from hub.settings import Settings, deep_merge, env_overrides, load_settings, settings_from_dict
+from hub.settings import Settings, load_settings, settings_from_environment
 
 
 def kube_gateway_config(settings: Settings) -> Config:
@@ -78,39 +75,9 @@ def gateway_oauth_env(settings: Settings) -> list[dict[str, str]]:
     ]
 
 
-#: The gateway pod's variable holding the settings document itself (the chart's
-#: `gateway.env` can fill it from a ConfigMap key; it cannot mount a file there).
-SETTINGS_TEXT_ENV = "SDL_SETTINGS_YAML"
-
-
-def settings_from_text(
-    text: str, source: str = SETTINGS_TEXT_ENV, environ: dict[str, str] | None = None
-) -> Settings:
-    """The settings document given as YAML text, loaded as `load_settings` loads a file:
-    the document over the defaults, then the SDL_* variables."""
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"{source}: not valid YAML: {exc}") from exc
-    if document is None:
-        document = {}
-    if not isinstance(document, dict):
-        kind = type(document).__name__
-        raise SettingsError(f"{source}: expected a mapping of settings, got {kind}")
-    env = dict(os.environ if environ is None else environ)
-    return settings_from_dict(deep_merge(document, env_overrides(env)), source)
-
-
 def gateway_settings(environ: dict[str, str] | None = None) -> Settings:
-    """The gateway pod's settings: SDL_SETTINGS_FILE or SDL_SETTINGS_YAML, never both
-    (two sources could silently disagree), or the defaults."""
-    env = dict(os.environ if environ is None else environ)
-    path, text = env.get("SDL_SETTINGS_FILE", ""), env.get(SETTINGS_TEXT_ENV, "")
-    if path and text:
-        raise SettingsError(f"set SDL_SETTINGS_FILE or {SETTINGS_TEXT_ENV}, not both")
-    if text:
-        return settings_from_text(text, environ=env)
-    return load_settings(Path(path) if path else None, environ=env)
+    """The gateway pod's settings: SDL_SETTINGS_YAML from the ConfigMap (or SDL_CONFIG)."""
+    return settings_from_environment(environ)
 
 
 def apply_kube_gateway(c: Config, settings_file: str | None = None) -> None:

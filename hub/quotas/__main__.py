@@ -10,7 +10,6 @@ import asyncio
 import logging
 import os
 import sys
-from pathlib import Path
 from urllib.parse import urlparse
 
 from hub.db.wait import when_database_ready
@@ -21,19 +20,14 @@ from hub.quotas.db import settings_store
 from hub.quotas.service import ServiceContext, make_app
 from hub.quotas.store import QuotaStore
 from hub.secrets import SecretStore
-from hub.settings import Settings, load_settings
+from hub.settings import Settings, settings_from_environment
 
 log = logging.getLogger("sdl.quotas")
 
 
 def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
     """The hub's settings; in the Kubernetes hub pod also its database (SDL_DATABASE_URL)."""
-    env = dict(os.environ if environ is None else environ)
-    config = env.get("SDL_CONFIG", "")
-    overrides = {"data_dir": env["SDL_DATA_DIR"]}
-    if env.get("SDL_MODE") == "kubernetes":
-        overrides["mode"] = "kubernetes"
-    return load_settings(Path(config) if config else None, overrides=overrides, environ=env)
+    return settings_from_environment(environ)
 
 
 def open_store(settings: Settings, timeout: float = 60) -> QuotaStore:

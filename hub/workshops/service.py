@@ -23,7 +23,7 @@ from tornado.web import Application
 
 from hub.db.wait import when_database_ready
 from hub.runtime import read_runtime
-from hub.settings import Settings, load_settings
+from hub.settings import Settings, load_settings, settings_from_environment
 from hub.workshops.api import api_routes
 from hub.workshops.hubapi import HubAPI
 from hub.workshops.manager import Manager
@@ -41,9 +41,8 @@ def platform_settings(
     """The settings and public URL of the running platform, as the hub read them."""
     env = dict(os.environ if environ is None else environ)
     if env.get("SDL_MODE") == "kubernetes":
-        config = env.get("SDL_CONFIG", "")
         overrides = {"data_dir": str(data_dir), "mode": "kubernetes"}
-        settings = load_settings(Path(config) if config else None, overrides=overrides, environ=env)
+        settings = settings_from_environment(env, overrides=overrides)
         public = urlparse(env.get("JUPYTERHUB_PUBLIC_URL", ""))  # with c.JupyterHub.public_url
         return settings, f"{public.scheme}://{public.netloc}" if public.netloc else ""
     runtime = read_runtime(data_dir)

@@ -12,10 +12,17 @@ import yaml
 from traitlets.config import Config
 
 from hub.config.z2jh import load_z2jh_settings
+from hub.errors import SettingsError
 from hub.gateway.kube import gateway_oauth_env
 from hub.kube.manifests import singleuser_egress
 from hub.kube.spawner import SdlKubeSpawner
-from hub.settings import KubernetesSettings, deep_merge, settings_from_dict
+from hub.settings import (
+    CONFIG_ENV,
+    CONFIG_TEXT_ENV,
+    KubernetesSettings,
+    deep_merge,
+    settings_from_dict,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 VALUES = ROOT / "helm-values"
@@ -113,11 +120,11 @@ def test_extra_config_runs_and_configures_the_spawner(
     """The hub pod's extraConfig, run here against the settings file the chart mounts."""
     settings_file = tmp_path / "settings.yaml"
     settings_file.write_text(yaml.safe_dump(dig(z2jh, "hub.extraFiles.sdl-settings.data")))
-    monkeypatch.setenv("SDL_SETTINGS_FILE", str(settings_file))
+    monkeypatch.setenv(CONFIG_ENV, str(settings_file))
     secret_ref = dig(z2jh, "hub.extraEnv.SDL_SHARED_PASSWORD")["valueFrom"]["secretKeyRef"]
     assert secret_ref["name"] == "sdl-hub-auth"
     monkeypatch.setenv("SDL_SHARED_PASSWORD", "from-the-secret")  # what the pod would get
-    assert dig(z2jh, "hub.extraEnv.SDL_SETTINGS_FILE") == "/etc/sdl/settings.yaml"
+    assert dig(z2jh, f"hub.extraEnv.{CONFIG_ENV}") == "/etc/sdl/settings.yaml"
     c = Config()
     # as z2jh's jupyterhub_config.py does before extraConfig: hub.services, with the
     # api_token it generated into its Secret
@@ -140,15 +147,13 @@ def test_extra_config_runs_and_configures_the_spawner(
     assert token_ref["apiTokenFromSecretKey"] == "hub.services.dask-gateway.apiToken"
     assert "SDL_DATABASE_URL" in gateway_env  # limits from quotas, usage into the budget
     # the browser login to dashboards: the hub's OAuth client for the service
-    settings = load_z2jh_settings(
-        {"SDL_SETTINGS_FILE": str(settings_file), "SDL_SHARED_PASSWORD": "x" * 12}
-    )
+    settings = load_z2jh_settings({CONFIG_ENV: str(settings_file), "SDL_SHARED_PASSWORD": "x" * 12})
     for entry in gateway_oauth_env(settings):
         assert gateway_env[entry["name"]] == entry
     assert dig(z2jh, "hub.services.dask-gateway.oauth_no_confirm") is True
     assert [s["name"] for s in c.JupyterHub.services].count("dask-gateway") == 1
     quotas = next(s for s in c.JupyterHub.services if s["name"] == "quotas")
-    assert quotas["environment"]["SDL_CONFIG"] == str(settings_file)
+    assert quotas["environment"][CONFIG_ENV] == str(settings_file)
     assert c.QuotaChecker.enabled is True
 
 
@@ -236,7 +241,7 @@ def test_gateway_config_comes_from_this_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The chart's extraConfig is our snippet, and running it applies our limits."""
-    from hub.gateway.kube import SETTINGS_TEXT_ENV, gateway_extra_config, kube_gateway_config
+    from hub.gateway.kube import gateway_extra_config, kube_gateway_config
     from hub.settings import load_settings
 
     gateway = load("dask-gateway.yaml")
@@ -245,17 +250,17 @@ def test_gateway_config_comes_from_this_package(
     env = {e["name"]: e for e in dig(gateway, "gateway.env")}
     # the chart's API pod takes no extra volumes: the hub's settings document reaches it
     # as text, from ConfigMap sdl-settings (kubectl create configmap --from-file=settings.yaml)
-    assert env[SETTINGS_TEXT_ENV]["valueFrom"] == {
+    assert env[CONFIG_TEXT_ENV]["valueFrom"] == {
         "configMapKeyRef": {"name": "sdl-settings", "key": "settings.yaml"}
     }
-    assert "SDL_SETTINGS_FILE" not in env  # no file is mounted there
+    assert CONFIG_ENV not in env  # no file is mounted there (both set is an error)
     # the chart's extraConfig, run as the gateway pod runs it with that variable, reads
     # the hub's document exactly as the file the hub reads
     document = yaml.safe_dump(dig(load("jupyterhub.yaml"), "hub.extraFiles.sdl-settings.data"))
     settings_file = tmp_path / "settings.yaml"
     settings_file.write_text(document)
-    monkeypatch.delenv("SDL_SETTINGS_FILE", raising=False)
-    monkeypatch.setenv(SETTINGS_TEXT_ENV, document)
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    monkeypatch.setenv(CONFIG_TEXT_ENV, document)
     pod_c = Config()
     exec(
         compile(dig(gateway, "gateway.extraConfig.sdl"), "gateway.extraConfig", "exec"),
@@ -292,17 +297,16 @@ def test_gateway_config_comes_from_this_package(
 
 
 def test_gateway_settings_sources(tmp_path: Path) -> None:
-    """One source for the gateway pod's settings, errors that name it."""
-    from hub.errors import SettingsError
-    from hub.gateway.kube import SETTINGS_TEXT_ENV, gateway_settings
+    """The gateway pod finds its settings as every process does, errors naming the source."""
+    from hub.gateway.kube import gateway_settings
 
     settings_file = tmp_path / "settings.yaml"
     settings_file.write_text("mode: kubernetes\n")
-    assert gateway_settings({"SDL_SETTINGS_FILE": str(settings_file)}).mode == "kubernetes"
-    assert gateway_settings({SETTINGS_TEXT_ENV: "mode: kubernetes\n"}).mode == "kubernetes"
-    with pytest.raises(SettingsError, match="not both"):
-        gateway_settings({"SDL_SETTINGS_FILE": str(settings_file), SETTINGS_TEXT_ENV: "{}"})
-    with pytest.raises(SettingsError, match=f"{SETTINGS_TEXT_ENV}: expected a mapping"):
-        gateway_settings({SETTINGS_TEXT_ENV: "- a list\n"})
-    with pytest.raises(SettingsError, match=SETTINGS_TEXT_ENV):
-        gateway_settings({SETTINGS_TEXT_ENV: "mode: nowhere\n"})
+    assert gateway_settings({CONFIG_ENV: str(settings_file)}).mode == "kubernetes"
+    assert gateway_settings({CONFIG_TEXT_ENV: "mode: kubernetes\n"}).mode == "kubernetes"
+    with pytest.raises(SettingsError, match=f"both {CONFIG_ENV} .* and {CONFIG_TEXT_ENV} are set"):
+        gateway_settings({CONFIG_ENV: str(settings_file), CONFIG_TEXT_ENV: "{}"})
+    with pytest.raises(SettingsError, match=f"{CONFIG_TEXT_ENV}: expected a mapping"):
+        gateway_settings({CONFIG_TEXT_ENV: "- a list\n"})
+    with pytest.raises(SettingsError, match=CONFIG_TEXT_ENV):
+        gateway_settings({CONFIG_TEXT_ENV: "mode: nowhere\n"})
