@@ -23,6 +23,7 @@ import psutil
 import requests
 
 from hub.config.context import platform_secrets
+from hub.config.gateway import gateway_command, gateway_environment
 from hub.db.access import lock_down_embedded
 from hub.db.embedded import EmbeddedPostgres
 from hub.errors import SdlError
@@ -194,6 +195,7 @@ def start_platform(
         proxy_api_port=free_port(),
         hub_port=free_port(),
         config_file=str(config_file.resolve()) if config_file else "",
+        **chosen_gateway_ports(settings),
     )
     platform = Platform(settings, runtime)
     logs = settings.data_dir / "logs"
@@ -228,6 +230,20 @@ def start_platform(
         if not wait_for_port("127.0.0.1", runtime.proxy_api_port, 30):
             raise SdlError(f"the proxy did not start; see {logs / 'proxy.log'}")
         write_runtime(settings.data_dir, runtime)
+        if runtime.gateway_port:
+            say("starting Dask Gateway")
+            gateway_env = {
+                **env,
+                **gateway_environment(settings, runtime, secrets["dask_gateway_token"]),
+            }
+            command = gateway_command(runtime, os.getpid())
+
+            def start_gateway() -> subprocess.Popen[bytes]:
+                return _spawn(command, logs / "gateway.log", gateway_env, settings.data_dir)
+
+            # beside the hub, not under it: a hub restart keeps every cluster
+            gateway = Child("Dask Gateway", start_gateway(), _terminate(15), Restart(start_gateway))
+            platform.children.append(gateway)
         say("starting JupyterHub")
         log_start = _size(logs / "hub.log")  # the log is appended to across restarts
         hub_command = [
@@ -255,6 +271,17 @@ def start_platform(
         platform.stop(say)
         raise
     return platform
+
+
+def chosen_gateway_ports(settings: Settings) -> dict[str, int]:
+    """The gateway's two ports, fixed for the platform's life (none without Dask)."""
+    dask = settings.dask
+    if not dask.enabled:
+        return {}
+    return {
+        "gateway_port": dask.port or free_port(),
+        "gateway_tcp_port": dask.tcp_port or free_port(),
+    }
 
 
 def prepare_index(settings: Settings, with_sample: bool, say: Say) -> None:

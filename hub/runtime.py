@@ -19,6 +19,8 @@ class Runtime:
     proxy_api_port: int
     hub_port: int
     config_file: str = ""  # the operator's settings file, "" for built-in defaults
+    gateway_port: int = 0  # Dask Gateway's HTTP proxy; 0: no gateway (Dask disabled)
+    gateway_tcp_port: int = 0  # its scheduler (TLS) proxy
 
     @property
     def public_url(self) -> str:

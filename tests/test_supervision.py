@@ -1,9 +1,11 @@
-"""The fault suite: kill the proxy, PostgreSQL and the hub of a real `sdl up` in turn,
-while a user runs a kernel; nothing is lost and every part comes back.
+"""The fault suite: kill the proxy, Dask Gateway, the hub and PostgreSQL of a real
+`sdl up` in turn, while a user runs a kernel and a Dask cluster; nothing is lost and
+every part comes back.
 
 Recovery times are printed (speed targets live in benchmarks, not in tests); what is
 asserted is that each part restarts, the user's server (same process) and kernel (same
-id) are reachable again through the proxy, and the stop by SIGTERM leaves nothing.
+id) are reachable again through the proxy, their cluster runs on (same scheduler
+process, still known to the gateway), and the stop by SIGTERM leaves nothing.
 """
 
 from __future__ import annotations
@@ -12,12 +14,19 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import requests
 import sqlalchemy as sa
 
 from hub.spawners.limits import instance_tag
+from tests.gateway.support import (
+    close_gateways,
+    cluster_processes,
+    gateway_as,
+    server_environment,
+)
 from tests.support.platform import SHARED_PASSWORD, HubClient, start_platform, wait_until
 
 SETTINGS = {"auth": {"type": "shared-password", "admin_users": ["ada"]}}
@@ -38,6 +47,8 @@ def part_pid(data_dir: Path, part: str) -> int:
         if part == "proxy" and "-m hub.proxy" in cmdline:
             return proc.pid
         if part == "JupyterHub" and "-m jupyterhub" in cmdline:
+            return proc.pid
+        if part == "Dask Gateway" and "-m hub.gateway" in cmdline:
             return proc.pid
     raise AssertionError(f"no {part} process for {data_dir}")
 
@@ -71,6 +82,17 @@ def hub_knows_fay(fay: HubClient) -> bool:
         return False
 
 
+def headers_token(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("token ")
+
+
+def cluster_known(gateway: Any, name: str) -> bool:
+    try:
+        return any(c.name == name and c.status.name == "RUNNING" for c in gateway.list_clusters())
+    except Exception:  # the gateway or the hub behind it may still be coming back
+        return False
+
+
 def test_each_dead_part_comes_back_and_the_user_loses_nothing() -> None:
     with start_platform(SETTINGS) as platform:
         fay = HubClient(platform.url)
@@ -87,7 +109,12 @@ def test_each_dead_part_comes_back_and_the_user_loses_nothing() -> None:
         server = server_pid("fay", platform.data_dir)
         time.sleep(2)  # sdl up copies the proxy's routes every second: fay's is in the copy
         odc_url = psutil.Process(server).environ()["ODC_DEFAULT_DB_URL"]
-        for part in ("proxy", "JupyterHub", "PostgreSQL"):
+        gateway = gateway_as(server_environment("fay", platform.data_dir), headers_token(headers))
+        cluster = gateway.submit()  # the cluster's name; its scheduler starts at once
+        wait_until(lambda: cluster_known(gateway, cluster), 60, "the new cluster")
+        scheduler = {p.pid for p in cluster_processes(cluster)}
+        assert scheduler, "the cluster's scheduler runs"
+        for part in ("proxy", "Dask Gateway", "JupyterHub", "PostgreSQL"):
             before = part_pid(platform.data_dir, part)
             os.kill(before, signal.SIGKILL)
             killed = time.monotonic()
@@ -100,6 +127,11 @@ def test_each_dead_part_comes_back_and_the_user_loses_nothing() -> None:
             assert part_pid(platform.data_dir, part) != before
             assert server_pid("fay", platform.data_dir) == server  # the same server process
             wait_until(lambda: hub_knows_fay(fay), 60, "the hub's API")
+            # the same cluster, still running and known to the (maybe restarted) gateway
+            assert {p.pid for p in cluster_processes(cluster)} == scheduler
+            wait_until(lambda: cluster_known(gateway, cluster), 60, "the cluster")
+        gateway.stop_cluster(cluster)
+        close_gateways()
         # the workspace's own database login works against the restarted PostgreSQL
         engine = sa.create_engine(odc_url)
         with engine.connect() as conn:

@@ -1,13 +1,14 @@
-"""Dask Gateway as a hub-managed service: its command, who may use it, and workspaces.
+"""Dask Gateway as a hub service: where it listens, who may use it, and workspaces.
 
-The hub starts the gateway (`python -m hub.gateway`) beside itself, routes
+On one machine `sdl up` runs the gateway (`python -m hub.gateway`) beside the hub, not
+under it, so that a hub restart loses no cluster (like the proxy, it outlives the hub).
+The hub registers it as an external service with an OAuth client, routes
 /services/dask-gateway to it, and gives every workspace the environment in which a bare
 `dask_gateway.Gateway()` finds it.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 
 from traitlets.config import Config
@@ -16,6 +17,10 @@ from hub.config.context import HubContext
 from hub.config.merge import earlier, with_role_scopes
 from hub.gateway.config import SERVICE_NAME, service_prefix
 from hub.netutil import free_port
+from hub.runtime import Runtime
+from hub.settings import Settings
+
+OAUTH_CLIENT_ID = f"service-{SERVICE_NAME}"  # JupyterHub's own name for a service's client
 
 ACCESS_SCOPE = f"access:services!service={SERVICE_NAME}"
 
@@ -25,33 +30,18 @@ def apply_gateway(ctx: HubContext, c: Config) -> None:
     dask = ctx.settings.dask
     if not dask.enabled or ctx.settings.mode != "local":
         return  # Kubernetes mode: the dask-gateway chart runs it (hub/gateway/kube.py)
-    public_url = ctx.embedded_runtime("apply_gateway").public_url
-    http_port = dask.port or free_port()
-    tcp_port = dask.tcp_port or free_port()
+    runtime = ctx.embedded_runtime("apply_gateway")
+    http_port, tcp_port = gateway_ports(ctx.settings, runtime)
     token = ctx.secrets["dask_gateway_token"]
     prefix = service_prefix(ctx.settings)
     internal = f"http://127.0.0.1:{http_port}{prefix}"
     service = {
         "name": SERVICE_NAME,
         "url": f"http://127.0.0.1:{http_port}",
-        "command": [
-            sys.executable,
-            "-m",
-            "hub.gateway",
-            "--port",
-            str(http_port),
-            "--tcp-port",
-            str(tcp_port),
-            # this config is loaded in the hub process: the gateway ends with it
-            "--hub-pid",
-            str(os.getpid()),
-        ],
-        # SDL_ARCHIVE_DIR: `sdl up` reaps processes with this marker when it stops
-        "environment": {
-            "SDL_DATA_DIR": str(ctx.data_dir),
-            "SDL_ARCHIVE_DIR": str(ctx.settings.archive),
-        },
+        # no command: `sdl up` runs it (hub.local), so it outlives a hub restart
         "api_token": token,  # also how the hub's post-stop hook authenticates to it
+        "oauth_client_id": OAUTH_CLIENT_ID,
+        "oauth_redirect_uri": f"{ctx.settings.hub.base_url.rstrip('/')}{prefix}/oauth_callback",
         "display": False,
         "oauth_no_confirm": True,
     }
@@ -64,7 +54,7 @@ def apply_gateway(ctx: HubContext, c: Config) -> None:
     c.Spawner.environment = {
         **earlier(c.Spawner, "environment", {}),
         "DASK_GATEWAY__ADDRESS": internal,
-        "DASK_GATEWAY__PUBLIC_ADDRESS": f"{public_url}{prefix}",
+        "DASK_GATEWAY__PUBLIC_ADDRESS": f"{runtime.public_url}{prefix}",
         "DASK_GATEWAY__PROXY_ADDRESS": f"gateway://127.0.0.1:{tcp_port}",
         "DASK_GATEWAY__AUTH__TYPE": "jupyterhub",
     }
@@ -72,6 +62,48 @@ def apply_gateway(ctx: HubContext, c: Config) -> None:
     c.SdlGatewayClient.api_url = internal
     c.SdlGatewayClient.api_token = token
     c.SdlGatewayClient.stop_with_server = dask.stop_with_server
+
+
+def gateway_ports(settings: Settings, runtime: Runtime) -> tuple[int, int]:
+    """The ports `sdl up` gave the gateway, else the settings' (or free ones)."""
+    dask = settings.dask
+    return (
+        runtime.gateway_port or dask.port or free_port(),
+        runtime.gateway_tcp_port or dask.tcp_port or free_port(),
+    )
+
+
+def gateway_command(runtime: Runtime, parent_pid: int) -> list[str]:
+    """How `sdl up` starts the gateway: it stops by itself once `sdl up` is gone."""
+    return [
+        sys.executable,
+        "-m",
+        "hub.gateway",
+        "--port",
+        str(runtime.gateway_port),
+        "--tcp-port",
+        str(runtime.gateway_tcp_port),
+        "--parent-pid",
+        str(parent_pid),
+    ]
+
+
+def gateway_environment(settings: Settings, runtime: Runtime, token: str) -> dict[str, str]:
+    """What JupyterHub gives a service it runs itself, for the one `sdl up` runs."""
+    base = settings.hub.base_url.rstrip("/")
+    prefix = f"{base}{service_prefix(settings)}"
+    return {
+        "SDL_DATA_DIR": str(settings.data_dir),
+        # `sdl up` reaps processes with this marker when it stops
+        "SDL_ARCHIVE_DIR": str(settings.archive),
+        "JUPYTERHUB_SERVICE_NAME": SERVICE_NAME,
+        "JUPYTERHUB_API_TOKEN": token,
+        "JUPYTERHUB_API_URL": f"http://127.0.0.1:{runtime.hub_port}{base}/hub/api",
+        "JUPYTERHUB_BASE_URL": f"{base}/",
+        "JUPYTERHUB_SERVICE_PREFIX": f"{prefix}/",
+        "JUPYTERHUB_CLIENT_ID": OAUTH_CLIENT_ID,
+        "JUPYTERHUB_OAUTH_CALLBACK_URL": f"{prefix}/oauth_callback",
+    }
 
 
 def apply_kube_gateway_client(ctx: HubContext, c: Config) -> None:

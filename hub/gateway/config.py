@@ -122,3 +122,17 @@ def embedded_gateway_config(settings: Settings, http_port: int, tcp_port: int) -
     # per-cluster caps (cluster_max_*) stay unset on purpose: the user's totals, checked
     # by the backend, refuse with a reason instead of upstream's silent clamp
     return c
+
+
+def gateway_database(data_dir: Path) -> str:
+    """Where the gateway keeps its clusters, so a restarted gateway finds them again.
+
+    Made here, readable by the platform only: it holds the clusters' (encrypted) keys.
+    """
+    folder = data_dir / "dask"
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        folder.chmod(0o711)  # cluster users pass through to their own cluster folder
+    path = folder / "gateway.sqlite"
+    path.touch(mode=0o600, exist_ok=True)
+    return f"sqlite:///{path}"

@@ -114,7 +114,9 @@ def test_apply_gateway_registers_the_service_role_and_workspace_environment() ->
     assert names == ["idle-culler", "dask-gateway"]
     service = c.JupyterHub.services[-1]
     assert service["url"] == "http://127.0.0.1:8100" and service["api_token"] == "service-token"
-    assert service["command"][1:3] == ["-m", "hub.gateway"]
+    assert "command" not in service  # sdl up runs it, so a hub restart keeps its clusters
+    assert service["oauth_client_id"] == "service-dask-gateway"
+    assert service["oauth_redirect_uri"] == "/services/dask-gateway/oauth_callback"
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
     assert "idle-culler" in roles
     assert roles["user"]["scopes"] == ["self", ACCESS_SCOPE]
@@ -151,8 +153,8 @@ def test_kube_mode_uses_the_same_limits_and_options() -> None:
     assert "hub.gateway.kube" in snippet and "apply_kube_gateway(c)" in snippet
 
 
-def test_the_gateway_stops_when_the_hub_that_started_it_dies() -> None:
-    """A hub killed without cleanup must not leave the gateway (and clusters) behind."""
+def test_the_gateway_stops_when_the_sdl_up_that_started_it_dies() -> None:
+    """An `sdl up` killed without cleanup must not leave the gateway (and clusters) behind."""
     import subprocess
     import sys
     import time

@@ -297,7 +297,7 @@ def test_cluster_cpu_hours_count_in_the_users_quota_budget(platform: RunningPlat
         assert cluster_hours >= 2 * 2 / 3600  # 2 cores for at least the 2 s above
         # the budget's total holds them (and frank's workspace server, counted apart)
         assert store.cpu_hours("frank", timedelta(days=1)) >= cluster_hours
-        log = platform.hub_log()  # the gateway service logs there too
+        log = platform.gateway_log()  # sdl up runs the gateway beside the hub
         assert f"Created cluster {cluster.name}" in log
         assert "Could not record Dask cluster usage" not in log
     finally:

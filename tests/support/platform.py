@@ -44,6 +44,9 @@ class RunningPlatform:
     def hub_log(self) -> str:
         return (self.data_dir / "logs" / "hub.log").read_text(errors="replace")
 
+    def gateway_log(self) -> str:
+        return (self.data_dir / "logs" / "gateway.log").read_text(errors="replace")
+
 
 def write_settings(data_dir: Path, settings: dict[str, Any]) -> Path:
     path = data_dir / "settings.yaml"
