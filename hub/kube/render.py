@@ -22,6 +22,7 @@ from traitlets.config import Config
 from hub.kube.config import apply_kubernetes, kube_settings
 from hub.kube.manifests import platform_objects
 from hub.kube.spawner import SdlKubeSpawner
+from hub.kube.sync_job import sync_objects
 from hub.policy.spawn import PROFILE_KEY, ProfileCatalog, Requester
 from hub.profiles import load_profiles
 from hub.settings import Settings
@@ -146,7 +147,7 @@ def render(settings: Settings, out: Path) -> list[Path]:
     """Write every object under `out` (users/, platform/); return the files written."""
     with offline_kubeconfig():
         written = asyncio.run(_render_users(settings, out))
-    for obj in platform_objects(kube_settings(settings)):
+    for obj in [*platform_objects(kube_settings(settings)), *sync_objects(settings)]:
         name = f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
         written.append(write_yaml(out / "platform" / name, obj))
     return written

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -66,6 +67,13 @@ class SyncSettings(Strict):
         "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).",
     )
 
+    schedule: str | None = Field(
+        None,
+        description="Run `sdl data sync` on this cron schedule (UTC), e.g. '0 3 * * *': "
+        "the CronJob sdl-data-sync on Kubernetes, a runner beside `sdl up` on one machine; "
+        "unset: no scheduled runs.",
+    )
+
     @field_validator("since", "until")
     @classmethod
     def _a_date(cls, value: str | None) -> str | None:
@@ -73,9 +81,36 @@ class SyncSettings(Strict):
             dt.date.fromisoformat(str(value))  # a ValueError names the bad date
         return None if value is None else str(value)
 
+    @field_validator("schedule")
+    @classmethod
+    def _a_cron_line(cls, value: str | None) -> str | None:
+        return check_schedule(value) if value else None
+
     @field_validator("folder")
     @classmethod
     def _plain_folder(cls, value: str) -> str:
         if not value or "/" in value or value.startswith("."):
             raise ValueError("must be a plain folder name (no '/', not hidden)")
         return value
+
+
+#: Cron macros Kubernetes' CronJob accepts besides five fields.
+CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+
+
+def check_schedule(value: str) -> str:
+    """A cron line both Kubernetes' CronJob and croniter read the same way."""
+    from croniter import croniter
+
+    line = " ".join(value.split())
+    fields = line.split(" ")
+    # croniter's own extensions (L, W, #, H, ?): Kubernetes refuses them
+    extensions = any(c in line for c in "#?") or any(
+        re.fullmatch(r"\d*[LWH]", part) for part in fields
+    )
+    if line in CRON_MACROS or (len(fields) == 5 and not extensions and croniter.is_valid(line)):
+        return line
+    raise ValueError(
+        f"{value!r} is not a cron schedule; use five fields (minute hour day month weekday, "
+        f"UTC), e.g. '0 3 * * *', or one of {', '.join(CRON_MACROS)}"
+    )
