@@ -10,13 +10,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hub.data.db import ensure_database
-from hub.db.access import lock_down_embedded
+from hub.db.access import ensure_database, lock_down_embedded, private_database_url
 from hub.db.embedded import EmbeddedPostgres
 from hub.db.roles import ensure_ingest_login, ensure_user_login, login_name
-from hub.quotas.db import create_database
-from hub.settings import settings_from_dict
-from hub.workshops.store import database_url as workshops_url
+from hub.db.urls import PlatformPostgres
+from hub.workshops.store import DATABASE as WORKSHOPS
 from tests.support.platform import make_data_dir
 
 PASSWORD = "p" * 16 + "0123456789abcdef"
@@ -35,8 +33,8 @@ def pg() -> Iterator[EmbeddedPostgres]:
     with server.ensure_running():
         admin = server.superuser_url("postgres")
         ensure_database(admin, INDEX)
-        create_database(server.superuser_url("sdl"), "sdl")  # as the quota service does
-        workshops_url(settings_from_dict({"data_dir": str(data_dir)}))  # as the workshops'
+        for database in ("sdl", WORKSHOPS):  # as the quota and workshops services do
+            private_database_url(PlatformPostgres(data_dir), database)
         lock_down_embedded(admin, INDEX)  # as `sdl up` does after preparing the index
         with _engine(server.superuser_url(INDEX)).begin() as conn:
             conn.execute(sa.text("CREATE ROLE agdc_user NOLOGIN"))  # ODC's read-only group

@@ -13,21 +13,20 @@ It reads the index with the platform's own connection, kept open between request
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import threading
 from typing import Any
-from urllib.parse import urlparse
 
 import sqlalchemy as sa
-from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
 
 from hub.archive import STATIC, page
 from hub.archive.status import ArchiveQueryError, parse_day, tile_status
 from hub.data.db import admin_url, connect
-from hub.secrets import SecretStore
+from hub.errors import Forbidden, InvalidRequest
+from hub.service.handlers import JsonHandler, ServiceHandler
+from hub.service.startup import ServiceEnv, cookie_secret, listen, main, service_app
 from hub.settings import Settings, settings_from_environment
 
 log = logging.getLogger("sdl.archive")
@@ -56,7 +55,9 @@ class IndexReader:
             raise AssertionError("unreachable")
 
 
-class BaseHandler(HubOAuthenticated, web.RequestHandler):
+class ArchiveHandler(ServiceHandler):
+    DATABASE = "the index is"  # "the index is unavailable: OperationalError"
+
     @property
     def reader(self) -> IndexReader:
         return self.settings["reader"]
@@ -72,32 +73,22 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
         }
 
     async def status(self, query: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return await asyncio.to_thread(self.reader.status, **query)
-        except sa.exc.SQLAlchemyError as exc:
-            raise web.HTTPError(
-                503, f"the index is unavailable: {exc.__class__.__name__}"
-            ) from None
+        return await self.db(self.reader.status, **query)
 
 
-class TilesApi(BaseHandler):
+class TilesApi(ArchiveHandler, JsonHandler):
     async def get(self) -> None:
-        self.set_header("Content-Type", "application/json")
         if not self.current_user:
-            self.set_status(403)
-            self.finish({"status": 403, "message": "log in to the hub first"})
-            return
+            raise Forbidden("log in to the hub first")
         try:
             query = self.query()
             document = await self.status(query)
         except ArchiveQueryError as exc:
-            self.set_status(400)
-            self.finish({"status": 400, "message": str(exc)})
-            return
-        self.finish(json.dumps(document))
+            raise InvalidRequest(str(exc)) from None
+        self.reply(document)
 
 
-class StatusPage(BaseHandler):
+class StatusPage(ArchiveHandler):
     @web.authenticated  # anonymous: to the hub's login, and back here after it
     async def get(self) -> None:
         error = ""
@@ -127,27 +118,21 @@ def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-class HealthHandler(web.RequestHandler):
-    def get(self) -> None:
-        self.finish({"ok": True})
-
-
 def make_app(
     reader: IndexReader, prefix: str, hub_home: str, cookie_secret: bytes, tile_url: str = ""
 ) -> web.Application:
-    return web.Application(
+    return service_app(
+        prefix,
         [
             (prefix, StatusPage),
             (prefix + "api/tiles", TilesApi),
-            (prefix + "health", HealthHandler),
-            (prefix + "oauth_callback", HubOAuthCallbackHandler),
             (prefix + "static/(.*)", web.StaticFileHandler, {"path": str(STATIC)}),
         ],
+        cookie_secret,
         reader=reader,
         prefix=prefix,
         hub_home=hub_home,
         tile_url=tile_url,
-        cookie_secret=cookie_secret,
     )
 
 
@@ -159,30 +144,19 @@ def settings_from_env(env: dict[str, str]) -> Settings:
 async def serve() -> None:
     env = dict(os.environ)
     settings = settings_from_env(env)
-    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", "/services/archive/")
-    bind = urlparse(env["JUPYTERHUB_SERVICE_URL"])
-    base_url = env.get("JUPYTERHUB_BASE_URL", "/")
-    secret = SecretStore(settings.data_dir).get_hex("archive_cookie_secret")
+    service = ServiceEnv.read("archive", env)
     # sdl up runs PostgreSQL: this only names it (and starts nothing while it runs)
     with admin_url(settings) as url:
         app = make_app(
             IndexReader(url),
-            prefix,
-            f"{base_url.rstrip('/')}/hub/home",
-            bytes.fromhex(secret),
+            service.prefix,
+            service.hub_home,
+            cookie_secret(settings.data_dir, "archive"),
             env.get("SDL_ARCHIVE_TILE_URL", ""),
         )
-        app.listen(bind.port or 80, bind.hostname or "127.0.0.1", xheaders=True)
-        log.info("archive service on %s%s", bind.geturl().rstrip("/"), prefix)
+        listen(app, service, kubernetes=False)  # embedded mode only for now
         await asyncio.Event().wait()
 
 
-def main() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="[%(levelname)1.1s %(asctime)s archive] %(message)s"
-    )
-    asyncio.run(serve())
-
-
 if __name__ == "__main__":
-    main()
+    main("archive", serve)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from hub.db.access import ensure_database
+from hub.db.urls import PlatformPostgres
 from hub.errors import SdlError
 from hub.settings import Settings
 
@@ -26,50 +28,14 @@ class IndexError_(SdlError):
     """The index database is missing, unreachable or not initialised."""
 
 
-def psycopg2_url(url: str, database: str | None = None) -> str:
-    """`url` with the psycopg2 driver (SQLAlchemy 2.1 maps postgresql:// to psycopg 3)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql":
-        raise IndexError_(f"database.url: {parsed.render_as_string()} is not a PostgreSQL URL")
-    parsed = parsed.set(drivername="postgresql+psycopg2")
-    if database:
-        parsed = parsed.set(database=database)
-    return parsed.render_as_string(hide_password=False)
-
-
-def ensure_database(server_url: str, name: str) -> bool:
-    """Create database `name` on the server if missing; True when created now."""
-    engine = sa.create_engine(psycopg2_url(server_url, "postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            exists = conn.execute(
-                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
-            ).first()
-            if exists:
-                return False
-            quoted = engine.dialect.identifier_preparer.quote(name)
-            conn.execute(sa.text(f"CREATE DATABASE {quoted}"))
-            return True
-    finally:
-        engine.dispose()
-
-
 @contextlib.contextmanager
 def admin_url(settings: Settings, create: bool = False) -> Iterator[str]:
     """The index database's admin URL, with a server running for the block."""
-    name = settings.database.name
-    if settings.database.url:
+    server = PlatformPostgres.of(settings)
+    with server.running():
         if create:
-            ensure_database(settings.database.url, name)
-        yield psycopg2_url(settings.database.url, name)
-        return
-    from hub.db.embedded import EmbeddedPostgres
-
-    pg = EmbeddedPostgres(settings.data_dir)
-    with pg.ensure_running():
-        if create:
-            ensure_database(pg.superuser_url("postgres"), name)
-        yield pg.superuser_url(name)
+            ensure_database(server.server_url(), settings.database.name)
+        yield server.admin_url(settings.database.name)
 
 
 def connect(url: str, validate: bool = True, app: str = "sdl-data") -> Index:

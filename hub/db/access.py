@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import sqlalchemy as sa
 
-from hub.data.db import ensure_database, psycopg2_url
+from hub.db.urls import SERVER_DATABASE, PlatformPostgres, psycopg2_url
 
 #: Functions that create a large object (`lo_import` is already the superuser's alone).
 LARGE_OBJECT_CREATORS = ("lo_creat(integer)", "lo_create(oid)", "lo_from_bytea(oid, bytea)")
@@ -62,13 +63,43 @@ def close_database(engine: sa.Engine, name: str) -> None:
     _retry_race(step)
 
 
+def ensure_database(server_url: str, name: str) -> bool:
+    """Create database `name` on the server of `server_url` if missing; True when
+    created now. The hub and the services start together and may race here: the
+    loser finds it made."""
+    with (
+        _engine(server_url, SERVER_DATABASE, isolation_level="AUTOCOMMIT") as engine,
+        engine.connect() as conn,
+    ):
+        exists = conn.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).first()
+        if exists:
+            return False
+        quoted = engine.dialect.identifier_preparer.quote(name)
+        try:
+            conn.execute(sa.text(f"CREATE DATABASE {quoted}"))
+        except (sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:
+            if not any(s in str(exc) for s in ("already exists", "pg_database_datname_index")):
+                raise
+            return False
+        return True
+
+
 def ensure_private_database(server_url: str, name: str) -> bool:
     """Database `name` on the server of `server_url`, created if missing and closed to
     every role but ours (`close_database`); True when created now."""
     created = ensure_database(server_url, name)
-    with _engine(server_url, "postgres") as engine:
+    with _engine(server_url, SERVER_DATABASE) as engine:
         close_database(engine, name)
     return created
+
+
+def private_database_url(server: PlatformPostgres, name: str) -> str:
+    """The platform's admin URL of database `name` on `server`, created if missing and
+    closed to the users' logins (quotas, workshops: the platform's own databases)."""
+    ensure_private_database(server.server_url(), name)
+    return server.admin_url(name)
 
 
 def forbid_large_objects(engine: sa.Engine) -> None:
@@ -91,8 +122,10 @@ def forbid_large_objects(engine: sa.Engine) -> None:
 
 
 @contextlib.contextmanager
-def _engine(server_url: str, database: str) -> Iterator[sa.Engine]:
-    engine = sa.create_engine(psycopg2_url(server_url, database), poolclass=sa.pool.NullPool)
+def _engine(server_url: str, database: str, **options: Any) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(
+        psycopg2_url(server_url, database), poolclass=sa.pool.NullPool, **options
+    )
     try:
         yield engine
     finally:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hub.errors import SdlError
+from hub.errors import Forbidden
 from hub.profiles import Profile
 
 #: The only key a spawn request may carry (KubeSpawner's name for it, in both modes).
@@ -18,12 +18,9 @@ PROFILE_KEY = "profile"
 _MAX_VALUE_LENGTH = 63
 
 
-class SpawnRefused(SdlError):
-    """A spawn request that this user may not make; the message says why and what to do."""
-
-    def __init__(self, message: str, status: int = 403) -> None:
-        super().__init__(message)
-        self.status = status
+class SpawnRefused(Forbidden):
+    """A spawn request that this user may not make; the message says why and what to do
+    (403, or 400 for a malformed request)."""
 
 
 @dataclass(frozen=True)

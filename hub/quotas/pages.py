@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from html import escape
-from typing import Any
 
 from hub.policy.quota import FIELDS, SIZE_FIELDS, Policy, describe_source, format_value
 from hub.profiles import format_size
 from hub.quotas.report import UserReport
+from hub.service.html import e, page_shell
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem;color:#222}
@@ -25,16 +24,8 @@ KEY_FIELDS = ("allowed_profiles", "max_cpu", "max_memory", "max_gpus", "max_serv
 
 
 def page(title: str, body: str, hub_url: str, prefix: str) -> str:
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body><nav><a href='{escape(hub_url)}'>Hub home</a>"
-        f"<a href='{escape(prefix)}'>My quota</a><a href='{escape(prefix)}admin'>Admin console</a>"
-        f"</nav><h1>{escape(title)}</h1>{body}</body></html>"
-    )
-
-
-def _e(value: Any) -> str:
-    return escape(str(value))
+    nav = [(hub_url, "Hub home"), (prefix, "My quota"), (f"{prefix}admin", "Admin console")]
+    return page_shell(title, body, style=STYLE, nav=nav)
 
 
 def usage_cells(report: UserReport) -> str:
@@ -45,7 +36,7 @@ def usage_cells(report: UserReport) -> str:
     quota = report.policy.value("home_storage")
     home += "" if quota is None else f" / {format_value('home_storage', quota)}"
     problems = ", ".join(report.problems())
-    return f"<td>{_e(spent)}</td><td>{_e(home)}</td><td class='bad'>{_e(problems)}</td>"
+    return f"<td>{e(spent)}</td><td>{e(home)}</td><td class='bad'>{e(problems)}</td>"
 
 
 def format_size_gib(size: int) -> str:
@@ -55,8 +46,8 @@ def format_size_gib(size: int) -> str:
 def user_view(report: UserReport) -> str:
     """What one user may use and what is left."""
     rows = "".join(
-        f"<tr><td>{_e(name)}</td><td>{_e(value)}</td><td class='note'>"
-        f"{_e(describe_source(report.policy[name].source))}</td></tr>"
+        f"<tr><td>{e(name)}</td><td>{e(value)}</td><td class='note'>"
+        f"{e(describe_source(report.policy[name].source))}</td></tr>"
         for name, value, _ in report.summary_rows()
     )
     left = report.cpu_hours_left
@@ -78,7 +69,7 @@ def user_view(report: UserReport) -> str:
             else "."
         )
     )
-    warnings = "".join(f"<p class='bad'>{_e(p)}</p>" for p in report.problems())
+    warnings = "".join(f"<p class='bad'>{e(p)}</p>" for p in report.problems())
     if report.over_storage:
         warnings += (
             "<p>Only the smallest profile starts while your home is over quota, in clean-up "
@@ -86,8 +77,8 @@ def user_view(report: UserReport) -> str:
         )
     exempt = "<p class='note'>As a hub admin you are not limited by quotas.</p>"
     return (
-        f"<p>Groups: {_e(', '.join(report.groups) or '(none)')}</p>"
-        f"<p>{budget_line}</p><p>{_e(home)}</p>{warnings}"
+        f"<p>Groups: {e(', '.join(report.groups) or '(none)')}</p>"
+        f"<p>{budget_line}</p><p>{e(home)}</p>{warnings}"
         f"{exempt if report.exempt else ''}"
         f"<table id='limits'><tr><th>Limit</th><th>Value</th><th>From</th></tr>{rows}</table>"
     )
@@ -104,22 +95,22 @@ def console(
     over = [r for r in reports if r.problems() and not r.exempt]
     over_html = (
         "<ul id='over-budget'>"
-        + "".join(f"<li>{_e(r.name)}: {_e(', '.join(r.problems()))}</li>" for r in over)
+        + "".join(f"<li>{e(r.name)}: {e(', '.join(r.problems()))}</li>" for r in over)
         + "</ul>"
         if over
         else "<p id='over-budget'>Nobody is over budget.</p>"
     )
     edit = "Edit" if can_write else "View"
     group_rows = "".join(
-        f"<tr id='group-{_e(name)}'><td>{_e(name)}</td><td>{members}</td>"
-        f"<td>{_e(policy_summary(policy))}</td>"
-        f"<td><a href='{_e(prefix)}admin/group/{_e(name)}'>{edit}</a></td></tr>"
+        f"<tr id='group-{e(name)}'><td>{e(name)}</td><td>{members}</td>"
+        f"<td>{e(policy_summary(policy))}</td>"
+        f"<td><a href='{e(prefix)}admin/group/{e(name)}'>{edit}</a></td></tr>"
         for name, (policy, members) in sorted(groups.items())
     )
     user_rows = "".join(
-        f"<tr id='user-{_e(r.name)}'><td>{_e(r.name)}{' (admin)' if r.admin else ''}</td>"
-        f"<td>{_e(', '.join(r.groups))}</td><td>{_e(limits_summary(r))}</td>"
-        f"{usage_cells(r)}<td><a href='{_e(prefix)}admin/user/{_e(r.name)}'>{edit}</a></td></tr>"
+        f"<tr id='user-{e(r.name)}'><td>{e(r.name)}{' (admin)' if r.admin else ''}</td>"
+        f"<td>{e(', '.join(r.groups))}</td><td>{e(limits_summary(r))}</td>"
+        f"{usage_cells(r)}<td><a href='{e(prefix)}admin/user/{e(r.name)}'>{edit}</a></td></tr>"
         for r in reports
     )
     window = reports[0].window_days if reports else ""
@@ -130,7 +121,7 @@ def console(
         f"<h2>Users</h2><table id='users'><tr><th>User</th><th>Groups</th>"
         f"<th>Effective limits</th><th>CPU-hours ({window} days)</th><th>Home</th>"
         f"<th>Problems</th><th></th></tr>{user_rows}</table>"
-        f"<h2>Platform defaults</h2><p>{_e(policy_summary(defaults) or 'unlimited')} "
+        f"<h2>Platform defaults</h2><p>{e(policy_summary(defaults) or 'unlimited')} "
         f"<span class='note'>(settings file, quotas.defaults)</span></p>"
     )
 
@@ -176,11 +167,11 @@ def edit_form(
     disabled = "" if can_write else " disabled"
     inputs = "".join(
         f"<tr><td><label for='field-{f}'>{f}</label></td><td><input type='text' "
-        f"id='field-{f}' name='{f}' value='{_e(form_value(f, policy))}'{disabled}></td>"
-        f"<td class='note'>{_e(Policy.model_fields[f].description or '')}</td></tr>"
+        f"id='field-{f}' name='{f}' value='{e(form_value(f, policy))}'{disabled}></td>"
+        f"<td class='note'>{e(Policy.model_fields[f].description or '')}</td></tr>"
         for f in FIELDS
     )
-    explained = "".join(f"<li>{_e(line)}</li>" for line in explanation)
+    explained = "".join(f"<li>{e(line)}</li>" for line in explanation)
     buttons = (
         "<button type='submit' id='save' name='action' value='save'>Save</button> "
         "<button type='submit' id='delete' name='action' value='delete'>Delete policy</button>"
@@ -188,11 +179,11 @@ def edit_form(
         else "<p class='note'>You may read but not change quotas.</p>"
     )
     return (
-        (f"<p class='bad' id='error'>{_e(error)}</p>" if error else "")
-        + f"<p>Policy of {kind} <b>{_e(name)}</b>. Leave a field blank to inherit it "
+        (f"<p class='bad' id='error'>{e(error)}</p>" if error else "")
+        + f"<p>Policy of {kind} <b>{e(name)}</b>. Leave a field blank to inherit it "
         "(user: from groups, group: from the platform default); write <i>unlimited</i> "
         "to lift it. Sizes like 16Gi, dates as YYYY-MM-DD, profiles comma-separated.</p>"
-        f"<form method='post' action='{_e(action)}'>{xsrf_html}<table>{inputs}</table>"
+        f"<form method='post' action='{e(action)}'>{xsrf_html}<table>{inputs}</table>"
         f"{buttons}</form>"
         + (f"<h2>Effective now</h2><ul id='explain'>{explained}</ul>" if explained else "")
     )

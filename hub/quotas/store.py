@@ -1,5 +1,6 @@
-"""Policies, usage records, known users and home sizes in the `sdl` PostgreSQL database.
+"""Policies and known users in the `sdl` PostgreSQL database.
 
+Usage records and home sizes are `hub.quotas.usage`, the other half of `QuotaStore`.
 Synchronous SQLAlchemy Core (psycopg2): callers in an event loop run these methods in a
 thread. Every write is one short transaction, so the hub, the quota service, the CLI
 and the Dask gateway may use the same database at the same time.
@@ -10,19 +11,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from hub.policy.quota import EffectivePolicy, Policy, effective_policy, parse_policy
 from hub.quotas.migrations import LATEST, migrate
+from hub.quotas.usage import ServerSeen, UsageRecord, UsageStore
+
+# the usage records are named from the store by its callers, as before the split
+__all__ = ["KINDS", "KnownUser", "PolicyRow", "QuotaStore", "ServerSeen", "UsageRecord"]
 
 KINDS = ("group", "user")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -42,45 +43,7 @@ class KnownUser:
     seen_at: datetime
 
 
-@dataclass(frozen=True)
-class ServerSeen:
-    """A running server as the hub API reports it."""
-
-    username: str
-    name: str
-    profile: str
-    cpu: float
-    memory: int
-    started_at: datetime
-
-
-@dataclass(frozen=True)
-class UsageRecord:
-    kind: str
-    username: str
-    name: str
-    profile: str
-    cpu: float
-    memory: int
-    started_at: datetime
-    stopped_at: datetime | None
-    last_seen: datetime
-
-    def cpu_hours(self, since: datetime, now: datetime) -> float:
-        end = min(self.stopped_at or now, now)
-        start = max(self.started_at, since)
-        return max(0.0, (end - start).total_seconds()) / 3600 * self.cpu
-
-
-_CPU_HOURS = """
-    SELECT username, coalesce(sum(cpu * extract(epoch FROM
-        (least(coalesce(stopped_at, :now), :now) - greatest(started_at, :since))) / 3600), 0)
-    FROM usage_records
-    WHERE started_at < :now AND coalesce(stopped_at, :now) > :since {where}
-    GROUP BY username"""
-
-
-class QuotaStore:
+class QuotaStore(UsageStore):
     """One database of quota policies and usage (see `hub.quotas.migrations`)."""
 
     def __init__(self, url: str) -> None:
@@ -182,135 +145,6 @@ class QuotaStore:
 
     def known_user(self, name: str) -> KnownUser | None:
         return next((u for u in self.known_users() if u.name == name), None)
-
-    # -- usage ----------------------------------------------------------------------
-    def record_servers(
-        self, seen: Sequence[ServerSeen], now: datetime | None = None, grace: float = 30
-    ) -> int:
-        """One complete poll of the hub: upsert running servers, close the others.
-
-        A server that vanished is counted until it was last seen plus `grace` seconds
-        (never past now). Returns how many sessions were closed.
-        """
-        now = now or utcnow()
-        with self.engine.begin() as conn:
-            ids = []
-            for server in seen:
-                ids.append(
-                    conn.execute(
-                        sa.text(
-                            "INSERT INTO usage_records (kind, username, name, profile, cpu, "
-                            "memory, started_at, last_seen) VALUES ('server', :username, :name, "
-                            ":profile, :cpu, :memory, :started_at, :now) "
-                            "ON CONFLICT (kind, username, name, started_at) DO UPDATE SET "
-                            "last_seen = EXCLUDED.last_seen, stopped_at = NULL RETURNING id"
-                        ),
-                        {**server.__dict__, "now": now},
-                    ).scalar_one()
-                )
-            closed = conn.execute(
-                sa.text(
-                    "UPDATE usage_records SET stopped_at = greatest(started_at, "
-                    "least(CAST(:now AS timestamptz), last_seen + make_interval(secs => :grace))) "
-                    "WHERE kind = 'server' AND stopped_at IS NULL AND NOT (id = ANY(:ids))"
-                ),
-                {"now": now, "grace": grace, "ids": ids},
-            )
-        return closed.rowcount
-
-    def record_cluster_usage(
-        self,
-        username: str,
-        cluster: str,
-        cores: float,
-        memory: int,
-        started_at: datetime,
-        stopped_at: datetime | None = None,
-    ) -> None:
-        """A Dask cluster segment of constant size (cores x hours count like servers).
-
-        Call when a cluster starts, again with `stopped_at` when it stops or is resized
-        (then start a new segment with the new size and a new `started_at`).
-        """
-        now = utcnow()
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO usage_records (kind, username, name, cpu, memory, started_at, "
-                    "stopped_at, last_seen) VALUES ('dask-cluster', :username, :name, :cpu, "
-                    ":memory, :started_at, :stopped_at, :now) "
-                    "ON CONFLICT (kind, username, name, started_at) DO UPDATE SET "
-                    "cpu = EXCLUDED.cpu, memory = EXCLUDED.memory, "
-                    "stopped_at = EXCLUDED.stopped_at, last_seen = EXCLUDED.last_seen"
-                ),
-                {
-                    "username": username,
-                    "name": cluster,
-                    "cpu": cores,
-                    "memory": memory,
-                    "started_at": started_at,
-                    "stopped_at": stopped_at,
-                    "now": now,
-                },
-            )
-
-    def add_usage(self, record: UsageRecord) -> None:
-        """Insert one finished or running record as it is (imports, tests)."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO usage_records (kind, username, name, profile, cpu, memory, "
-                    "started_at, stopped_at, last_seen) VALUES (:kind, :username, :name, "
-                    ":profile, :cpu, :memory, :started_at, :stopped_at, :last_seen)"
-                ),
-                dict(record.__dict__),
-            )
-
-    def cpu_hours(self, username: str, window: timedelta, now: datetime | None = None) -> float:
-        return self.cpu_hours_by_user(window, now, [username]).get(username, 0.0)
-
-    def cpu_hours_by_user(
-        self, window: timedelta, now: datetime | None = None, users: Sequence[str] | None = None
-    ) -> dict[str, float]:
-        now = now or utcnow()
-        params: dict[str, Any] = {"now": now, "since": now - window}
-        where = ""
-        if users is not None:
-            where, params["users"] = "AND username = ANY(:users)", list(users)
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.text(_CPU_HOURS.format(where=where)), params).all()
-        return {r[0]: float(r[1]) for r in rows}
-
-    def usage_records(self, username: str | None = None, limit: int = 200) -> list[UsageRecord]:
-        query = (
-            "SELECT kind, username, name, profile, cpu, memory, started_at, stopped_at, "
-            "last_seen FROM usage_records"
-        )
-        params: dict[str, Any] = {"limit": limit}
-        if username is not None:
-            query += " WHERE username = :username"
-            params["username"] = username
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.text(query + " ORDER BY started_at DESC LIMIT :limit"), params
-            ).all()
-        return [UsageRecord(*row) for row in rows]
-
-    # -- home sizes -----------------------------------------------------------------
-    def set_home_usage(self, username: str, size: int) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO home_usage (username, bytes) VALUES (:u, :b) ON CONFLICT "
-                    "(username) DO UPDATE SET bytes = EXCLUDED.bytes, measured_at = now()"
-                ),
-                {"u": username, "b": size},
-            )
-
-    def home_usages(self) -> dict[str, tuple[int, datetime]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT username, bytes, measured_at FROM home_usage"))
-            return {r.username: (int(r.bytes), r.measured_at) for r in rows}
 
 
 def _kind(kind: str) -> str:

@@ -12,33 +12,28 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from hub.db.embedded import EmbeddedPostgres
 from hub.db.roles import ensure_user_login, login_name, login_password
+from hub.db.urls import PlatformPostgres
 
 
 @dataclass(frozen=True)
 class DatabasePlace:
-    """Where the index lives: the embedded PostgreSQL in `data_dir`, or `admin_url`."""
+    """Where the index lives: database `database` on the platform's PostgreSQL (the
+    embedded one in `data_dir`, or the external one of `admin_url`)."""
 
     data_dir: Path
     admin_url: str  # empty: the embedded one
     database: str
 
+    @property
+    def server(self) -> PlatformPostgres:
+        return PlatformPostgres(self.data_dir, self.admin_url)
+
     def admin_engine(self) -> sa.Engine:
-        if self.admin_url:
-            return sa.create_engine(sa.engine.make_url(self.admin_url).set(database=self.database))
-        return sa.create_engine(EmbeddedPostgres(self.data_dir).superuser_url(self.database))
+        return sa.create_engine(self.server.admin_url(self.database))
 
     def login_url(self, role: str, password: str) -> str:
-        if self.admin_url:
-            url = sa.engine.make_url(self.admin_url).set(
-                drivername="postgresql+psycopg2",
-                username=role,
-                password=password,
-                database=self.database,
-            )
-            return url.render_as_string(hide_password=False)
-        return EmbeddedPostgres(self.data_dir).tcp_url(role, password, self.database)
+        return self.server.login_url(self.database, role, password)
 
 
 def workspace_login_url(place: DatabasePlace, username: str, key: bytes) -> str:

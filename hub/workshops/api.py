@@ -28,16 +28,17 @@ import asyncio
 from pydantic import ValidationError
 from tornado import web
 
+from hub.errors import InvalidRequest
 from hub.workshops import materials
 from hub.workshops.base import JSONHandler
-from hub.workshops.model import TemplateChoice, WorkshopError, nbgitpuller_link
+from hub.workshops.model import TemplateChoice, nbgitpuller_link
 
 
 class WorkshopsAPI(JSONHandler):
     @web.authenticated
     async def get(self) -> None:
         actor = await self.actor()
-        self.reply([w.public() for w in self.manager.listing(actor)])
+        self.reply([w.public() for w in await self.manager.listing(actor)])
 
     @web.authenticated
     async def post(self) -> None:
@@ -48,7 +49,7 @@ class WorkshopsAPI(JSONHandler):
 class WorkshopAPI(JSONHandler):
     @web.authenticated
     async def get(self, name: str) -> None:
-        status = self.manager.status(await self.actor(), name)
+        status = await self.manager.status(await self.actor(), name)
         workshop = status["workshop"]
         if workshop["template_kind"] == "git":
             status["nbgitpuller_link"] = nbgitpuller_link(
@@ -73,7 +74,7 @@ class ParticipantsAPI(JSONHandler):
     async def post(self, name: str) -> None:
         users = self.body().get("users")
         if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
-            raise WorkshopError('give the participants as {"users": ["name", ...]}')
+            raise InvalidRequest('give the participants as {"users": ["name", ...]}')
         added = await self.manager.add_participants(await self.actor(), name, users)
         self.reply({"added": added})
 
@@ -89,7 +90,7 @@ class AccountsAPI(JSONHandler):
     async def post(self, name: str) -> None:
         count = self.body().get("count")
         if not isinstance(count, int) or isinstance(count, bool):
-            raise WorkshopError('give the number of accounts as {"count": N}')
+            raise InvalidRequest('give the number of accounts as {"count": N}')
         self.reply(await self.manager.create_accounts(await self.actor(), name, count), 201)
 
 
@@ -105,9 +106,9 @@ class TemplateAPI(JSONHandler):
             try:
                 choice = TemplateChoice.model_validate(self.body())
             except ValidationError as exc:
-                raise WorkshopError(str(exc.errors()[0]["msg"])) from None
+                raise InvalidRequest(str(exc.errors()[0]["msg"])) from None
             if choice.kind == "upload":
-                raise WorkshopError("send the zip itself with Content-Type: application/zip")
+                raise InvalidRequest("send the zip itself with Content-Type: application/zip")
             workshop = await self.manager.set_template(actor, name, choice)
         self.reply(workshop.public())
 
@@ -131,7 +132,7 @@ class ResetAPI(JSONHandler):
 class MeAPI(JSONHandler):
     @web.authenticated
     async def get(self) -> None:
-        self.reply(self.manager.mine(self.current_user["name"]))
+        self.reply(await self.manager.mine(self.current_user["name"]))
 
 
 class JoinAPI(JSONHandler):

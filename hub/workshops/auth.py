@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from pathlib import Path
 from secrets import compare_digest
 from typing import Any
 
@@ -26,8 +27,9 @@ from oauthenticator.generic import GenericOAuthenticator
 from tornado import web
 from traitlets import Unicode
 
+from hub.db.urls import PlatformPostgres
 from hub.workshops.model import ACCOUNT_NAME, utcnow, verify_password
-from hub.workshops.store import DATABASE, Store
+from hub.workshops.store import Store, open_store
 
 #: the key that marks an auth model as a workshop account's (checked in check_allowed)
 ACCOUNT_KEY = "workshop_account"
@@ -49,23 +51,8 @@ class WorkshopAccountsMixin(Authenticator):
 
     def _workshop_store(self) -> Store:
         if self._store is None:
-            from hub.data.db import psycopg2_url
-            from hub.db.access import ensure_private_database
-
-            if self.workshops_admin_url:
-                ensure_private_database(self.workshops_admin_url, DATABASE)
-                url = psycopg2_url(self.workshops_admin_url, DATABASE)
-            else:
-                from pathlib import Path
-
-                from hub.db.embedded import EmbeddedPostgres
-
-                pg = EmbeddedPostgres(Path(self.workshops_data_dir))
-                ensure_private_database(pg.superuser_url("postgres"), DATABASE)
-                url = pg.superuser_url(DATABASE)
-            store = Store(url)
-            store.create_tables()
-            self._store = store
+            server = PlatformPostgres(Path(self.workshops_data_dir), self.workshops_admin_url)
+            self._store = open_store(server)
         return self._store
 
     async def _account(self, username: str) -> Any:

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
-from hub.workshops.model import WorkshopError
+from hub.errors import UpstreamError
 
 
 class HubAPI:
@@ -43,9 +43,7 @@ class HubAPI:
             if exc.code in ok:
                 return exc.code, None
             detail = exc.response.body.decode(errors="replace")[:300] if exc.response else ""
-            raise WorkshopError(
-                f"hub API {method} {path} failed ({exc.code}): {detail}", 502
-            ) from exc
+            raise UpstreamError(f"hub API {method} {path} failed ({exc.code}): {detail}") from exc
         text = response.body.decode() if response.body else ""
         return response.code, json.loads(text) if text else None
 

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hub.errors import Gone, InvalidRequest, NotFound, TooLarge
 from hub.settings import Settings
 from hub.templates_seed import template_files
 from hub.workshops import sets
-from hub.workshops.model import WorkshopError, utcnow
-from hub.workshops.store import Store, Workshop
+from hub.workshops.model import utcnow
+from hub.workshops.store import Store
+from hub.workshops.tables import Workshop
 from hub.workshops.uploads import MAX_FILES, MAX_TOTAL_BYTES
 
 #: What a workspace reports back after a pull; everything else it sends is dropped.
@@ -68,14 +70,13 @@ def allowed(store: Store, username: str, name: str, version: int) -> Workshop:
     """The workshop whose version `version` this user may download, or a refusal."""
     workshop = store.find(name)
     if workshop is None or username not in store.participants(name):
-        raise WorkshopError(f"you do not take part in a workshop named {name!r}", 404)
+        raise NotFound(f"you do not take part in a workshop named {name!r}")
     if workshop.ends_at <= utcnow():
-        raise WorkshopError(f"workshop {name!r} has ended", 410)
+        raise Gone(f"workshop {name!r} has ended")
     if version != workshop.version or version == 0:
-        raise WorkshopError(
+        raise NotFound(
             f"version {version} of {name!r} is not the one handed out "
-            f"(that is version {workshop.version})",
-            404,
+            f"(that is version {workshop.version})"
         )
     return workshop
 
@@ -87,14 +88,13 @@ def archive_path(settings: Settings, name: str, version: int) -> Path:
     if path.is_file():
         return path
     if not folder.is_dir():
-        raise WorkshopError(f"version {version} of {name!r} is no longer on the server", 404)
+        raise NotFound(f"version {version} of {name!r} is no longer on the server")
     files = template_files(folder)
     size = sum((folder / f).stat().st_size for f in files)
     if len(files) > MAX_FILES or size > MAX_TOTAL_BYTES:
-        raise WorkshopError(
+        raise TooLarge(
             f"version {version} of {name!r} has {len(files)} files, {size // 2**20} MiB; "
-            f"the limits are {MAX_FILES} files and {MAX_TOTAL_BYTES // 2**20} MiB",
-            413,
+            f"the limits are {MAX_FILES} files and {MAX_TOTAL_BYTES // 2**20} MiB"
         )
     fd, name_tmp = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(name_tmp)
@@ -117,7 +117,7 @@ def archive_path(settings: Settings, name: str, version: int) -> Path:
 def clean_report(report: Any) -> dict[str, Any]:
     """A workspace's report, kept to the known keys, strings and a bounded size."""
     if not isinstance(report, dict):
-        raise WorkshopError('give the report as an object, e.g. {"version": 2, "copied": [...]}')
+        raise InvalidRequest('give the report as an object, e.g. {"version": 2, "copied": [...]}')
     out: dict[str, Any] = {}
     for key in REPORT_KEYS:
         value = report.get(key)
@@ -134,7 +134,7 @@ def record_pull(store: Store, username: str, name: str, body: dict[str, Any]) ->
     """What a workspace delivered (or why not): shown to the instructor as a hand-out."""
     version = body.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise WorkshopError('give the version delivered as {"version": N, ...}')
+        raise InvalidRequest('give the version delivered as {"version": N, ...}')
     allowed(store, username, name, version)
     error = str(body.get("error") or "")[:500]
     if error:

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from hub.errors import SdlError
+from hub.errors import InvalidRequest
 from hub.workshops import GROUP_PREFIX
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
@@ -29,17 +29,9 @@ MAX_ACCOUNTS = 200
 GIT_SCHEMES = ("https://", "http://")
 
 
-class WorkshopError(SdlError):
-    """A request about a workshop cannot be done; `status` is the HTTP status to answer."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def check_name(name: str) -> str:
     if not NAME.match(name or ""):
-        raise WorkshopError(
+        raise InvalidRequest(
             f"workshop name {name!r} is not allowed: use 3-30 lowercase letters, digits "
             "and '-', starting with a letter (e.g. 'eo-intro-2026')"
         )
@@ -50,7 +42,7 @@ def check_username(name: str) -> str:
     """Hub user names as participants: lowercase, no path or shell characters."""
     name = (name or "").strip().lower()
     if not USERNAME.match(name):
-        raise WorkshopError(
+        raise InvalidRequest(
             f"user name {name!r} is not allowed: lowercase letters, digits and . _ @ + -"
         )
     return name
@@ -74,7 +66,7 @@ def parse_time(value: str | datetime, now: datetime | None = None) -> datetime:
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise WorkshopError(
+            raise InvalidRequest(
                 f"time {text!r} is not understood; use ISO 8601 such as "
                 "'2026-05-04T09:00+02:00' or a relative time such as '+3h'"
             ) from None
@@ -136,7 +128,7 @@ class WorkshopSpec(BaseModel):
 
 
 def parse_spec(document: dict[str, Any]) -> WorkshopSpec:
-    """A `WorkshopSpec` or a `WorkshopError` naming each wrong field."""
+    """A `WorkshopSpec`, or `InvalidRequest` naming each wrong field."""
     try:
         return WorkshopSpec.model_validate(document)
     except ValidationError as exc:
@@ -145,9 +137,7 @@ def parse_spec(document: dict[str, Any]) -> WorkshopSpec:
             f"{e['msg'].removeprefix('Value error, ')}"
             for e in exc.errors()
         )
-        raise WorkshopError(problems) from None
-    except WorkshopError:
-        raise
+        raise InvalidRequest(problems) from None
 
 
 def generate_password(length: int = 14) -> str:
@@ -184,7 +174,7 @@ ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]-[0-9]{2,}$")
 def account_names(workshop: str, count: int, taken: set[str]) -> list[str]:
     """`<workshop>-01`, `-02`, … skipping names already in use."""
     if not 1 <= count <= MAX_ACCOUNTS:
-        raise WorkshopError(f"count must be between 1 and {MAX_ACCOUNTS} (got {count})")
+        raise InvalidRequest(f"count must be between 1 and {MAX_ACCOUNTS} (got {count})")
     names: list[str] = []
     number = 1
     while len(names) < count:

@@ -41,12 +41,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.db.embedded import DatabaseError
+from hub.errors import InvalidRequest, Unavailable
 from hub.policy.quota import FIELDS, Policy, PolicyError, parse_policy
 from hub.quotas.db import settings_store
 from hub.quotas.store import QuotaStore
 from hub.settings import Settings
 from hub.workshops import GROUP_PREFIX
-from hub.workshops.model import WorkshopError
 
 log = logging.getLogger("sdl.workshops")
 
@@ -61,7 +61,7 @@ def check_profiles(requested: Iterable[str], known: Iterable[str]) -> list[str]:
     available = sorted(set(known))
     unknown = [slug for slug in slugs if slug not in available]
     if unknown:
-        raise WorkshopError(
+        raise InvalidRequest(
             f"profiles: {', '.join(repr(s) for s in unknown)} "
             f"{'is not a profile' if len(unknown) == 1 else 'are not profiles'} of this "
             f"platform; choose from {', '.join(available)}"
@@ -73,13 +73,13 @@ def group_policy(profiles: list[str], quota: Mapping[str, Any]) -> Policy:
     """The policy of a workshop's group, or a 400 naming the wrong quota field."""
     taken = [key for key in quota if key in OWN_FIELDS]
     if taken:
-        raise WorkshopError(
+        raise InvalidRequest(
             f"quota: {', '.join(taken)} cannot be set here; a workshop's allowed profiles "
             "are its `profiles`, and its accounts end at its `ends_at`"
         )
     unknown = [key for key in quota if key not in QUOTA_FIELDS]
     if unknown:
-        raise WorkshopError(
+        raise InvalidRequest(
             f"quota: unknown field {', '.join(map(repr, unknown))}; use {', '.join(QUOTA_FIELDS)}"
         )
     document: dict[str, Any] = dict(quota)
@@ -88,7 +88,7 @@ def group_policy(profiles: list[str], quota: Mapping[str, Any]) -> Policy:
     try:
         return parse_policy(document, "quota")
     except PolicyError as exc:
-        raise WorkshopError(str(exc)) from None
+        raise InvalidRequest(str(exc)) from None
 
 
 class GroupPolicies:
@@ -129,8 +129,7 @@ class GroupPolicies:
             action(settings_store(self.settings))
         except (sa.exc.SQLAlchemyError, DatabaseError) as exc:
             log.error("quota database: %s", exc)
-            raise WorkshopError(
+            raise Unavailable(
                 "the quota database is not reachable, so the workshop's profiles and quota "
-                "cannot be applied; nothing was changed, try again in a minute",
-                503,
+                "cannot be applied; nothing was changed, try again in a minute"
             ) from None

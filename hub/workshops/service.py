@@ -10,26 +10,30 @@ proxy (another pod) reaches it through the hub's Kubernetes Service.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-import secrets
 from pathlib import Path
 from urllib.parse import urlparse
 
-from jupyterhub.services.auth import HubOAuthCallbackHandler
-from tornado.httpserver import HTTPServer
 from tornado.web import Application
 
-from hub.db.wait import when_database_ready
+from hub.db.urls import PlatformPostgres
+from hub.errors import RequestError
 from hub.runtime import read_runtime
+from hub.service.startup import (
+    ServiceEnv,
+    cookie_secret,
+    listen,
+    main,
+    open_when_ready,
+    service_app,
+)
 from hub.settings import Settings, load_settings, settings_from_environment
 from hub.workshops.api import api_routes
 from hub.workshops.hubapi import HubAPI
 from hub.workshops.manager import Manager
-from hub.workshops.model import WorkshopError
 from hub.workshops.pages import page_routes
-from hub.workshops.store import Store, database_url
+from hub.workshops.store import open_store
 from hub.workshops.uploads import MAX_UPLOAD_BYTES
 
 log = logging.getLogger("sdl.workshops")
@@ -53,49 +57,30 @@ def platform_settings(
     return settings, runtime.public_url
 
 
-def open_store(settings: Settings, timeout: float = 60) -> Store:
-    """The store, waiting for PostgreSQL while it starts (e.g. beside the hub pod)."""
-
-    def open_() -> Store:
-        store = Store(database_url(settings))
-        store.create_tables()
-        return store
-
-    return when_database_ready(open_, "workshops database", timeout)
-
-
-def make_app(manager: Manager, prefix: str) -> Application:
-    routes = [
-        *api_routes(prefix),
-        *page_routes(prefix),
-        (rf"{prefix}oauth_callback", HubOAuthCallbackHandler),
-    ]
-    return Application(
-        routes, manager=manager, prefix=prefix, cookie_secret=secrets.token_bytes(32)
-    )
+def make_app(manager: Manager, prefix: str, cookie_secret: bytes) -> Application:
+    routes = [*api_routes(prefix), *page_routes(prefix)]
+    return service_app(prefix, routes, cookie_secret, manager=manager, prefix=prefix)
 
 
 async def serve() -> None:
-    logging.basicConfig(level=logging.INFO, format="[workshops %(levelname)s] %(message)s")
     settings, public_url = platform_settings(Path(os.environ["SDL_DATA_DIR"]))
-    if settings.mode == "kubernetes":  # on the hub's PVC; its first start makes the folder
+    kubernetes = settings.mode == "kubernetes"
+    if kubernetes:  # on the hub's PVC; its first start makes the folder
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    wait = 60 if settings.mode == "kubernetes" else 0  # the lab's PostgreSQL may be starting
-    store = await asyncio.to_thread(open_store, settings, wait)
+    env = ServiceEnv.read("workshops")
+    wait = 60 if kubernetes else 0  # the lab's PostgreSQL may be starting
+    server = PlatformPostgres.of(settings)
+    store = await open_when_ready(lambda: open_store(server), "workshops database", wait)
     manager = Manager(settings, store, HubAPI(), public_url)
     try:  # before serving: no request may change a workshop while this runs
         await manager.sync_policies()
-    except WorkshopError as exc:
+    except RequestError as exc:
         log.error("workshop quota policies not synchronised: %s", exc)
-    prefix = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
-    url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
-    server = HTTPServer(make_app(manager, prefix), max_body_size=3 * MAX_UPLOAD_BYTES)
-    host = "" if settings.mode == "kubernetes" else url.hostname or "127.0.0.1"
-    server.listen(url.port or 80, host)
-    log.info("workshops service at %s%s", public_url, prefix)
+    app = make_app(manager, env.prefix, cookie_secret(settings.data_dir, "workshops"))
+    listen(app, env, kubernetes, max_body_size=3 * MAX_UPLOAD_BYTES)
     await manager.run_forever()
 
 
 if __name__ == "__main__":
     os.umask(0o022)  # published versions must be readable by participants
-    asyncio.run(serve())
+    main("workshops", serve)

@@ -15,10 +15,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from hub.errors import Conflict
 from hub.settings import Settings
 from hub.templates_seed import file_hash, template_files
-from hub.workshops.model import WorkshopError
-from hub.workshops.store import Store, Workshop
+from hub.workshops.store import Store
+from hub.workshops.tables import Workshop
 from hub.workshops.uploads import clone_git
 
 
@@ -85,8 +86,8 @@ def current_source(settings: Settings, workshop: Workshop) -> Path:
         replace_source(settings, workshop.name, new)
     source = source_dir(settings, workshop.name)
     if not source.is_dir():
-        raise WorkshopError(
-            f"workshop {workshop.name!r} has no template set yet: upload a folder or zip", 409
+        raise Conflict(
+            f"workshop {workshop.name!r} has no template set yet: upload a folder or zip"
         )
     return source
 
@@ -105,7 +106,7 @@ def publish(settings: Settings, store: Store, workshop: Workshop) -> tuple[int, 
     source = current_source(settings, workshop)
     digest, count = tree_digest(source)
     if count == 0:
-        raise WorkshopError(f"the template set of {workshop.name!r} has no files", 409)
+        raise Conflict(f"the template set of {workshop.name!r} has no files")
     latest = store.latest_version(workshop.name)
     if latest and latest[1] == digest and version_dir(settings, workshop.name, latest[0]).is_dir():
         return latest[0], False

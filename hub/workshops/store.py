@@ -1,139 +1,42 @@
 """Workshops in PostgreSQL: their own database `sdl_workshops`, tables `workshop_*`.
 
 The hub (login of pre-created accounts) and the workshops service both read it; only
-the service writes, except `record_login`. The embedded server is reached over its
-private socket as the superuser (root / the platform only), an external one by URL.
+the service writes. Synchronous SQLAlchemy Core: callers in an event loop run these
+methods in a thread. Where the database is: `hub.db.urls`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from hub.settings import Settings
-from hub.workshops.model import WorkshopError, WorkshopSpec, group_name, utcnow
+from hub.db.access import private_database_url
+from hub.db.urls import PlatformPostgres
+from hub.errors import Conflict, NotFound
+from hub.workshops.model import WorkshopSpec, utcnow
+from hub.workshops.tables import (
+    Workshop,
+    accounts_t,
+    deliveries_t,
+    meta,
+    participants_t,
+    versions_t,
+    workshop_of,
+    workshops_t,
+)
 
 DATABASE = "sdl_workshops"
-meta = sa.MetaData()
 
 
-def _ws_fk() -> sa.ForeignKey:
-    return sa.ForeignKey("workshop_workshops.name", ondelete="CASCADE")
-
-
-workshops_t = sa.Table(
-    "workshop_workshops",
-    meta,
-    sa.Column("name", sa.String(30), primary_key=True),
-    sa.Column("title", sa.String(200), nullable=False, default=""),
-    sa.Column("owner", sa.String(64), nullable=False, index=True),
-    sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("profiles", sa.Text, nullable=False, default="[]"),
-    sa.Column("quota", sa.Text, nullable=False, default="{}"),
-    sa.Column("template_kind", sa.String(10), nullable=False, default="builtin"),
-    sa.Column("template_url", sa.Text, nullable=False, default=""),
-    sa.Column("template_ref", sa.String(200), nullable=False, default=""),
-    sa.Column("template_note", sa.Text, nullable=False, default=""),
-    sa.Column("join_code", sa.String(20), nullable=True, unique=True),
-    sa.Column("version", sa.Integer, nullable=False, default=0),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-participants_t = sa.Table(
-    "workshop_participants",
-    meta,
-    sa.Column("workshop", sa.String(30), _ws_fk(), primary_key=True),
-    sa.Column("username", sa.String(64), primary_key=True, index=True),
-    sa.Column("via", sa.String(10), nullable=False),  # name | account | code
-    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
-)
-accounts_t = sa.Table(
-    "workshop_accounts",
-    meta,
-    sa.Column("username", sa.String(64), primary_key=True),
-    sa.Column("workshop", sa.String(30), _ws_fk(), nullable=False),
-    sa.Column("password_hash", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-versions_t = sa.Table(
-    "workshop_versions",
-    meta,
-    sa.Column("workshop", sa.String(30), _ws_fk(), primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("digest", sa.String(64), nullable=False),
-    sa.Column("files", sa.Integer, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-deliveries_t = sa.Table(
-    "workshop_deliveries",
-    meta,
-    sa.Column("workshop", sa.String(30), _ws_fk(), primary_key=True),
-    sa.Column("username", sa.String(64), primary_key=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("report", sa.Text, nullable=False, default="{}"),
-    sa.Column("error", sa.Text, nullable=False, default=""),
-)
-
-
-@dataclass
-class Workshop:
-    name: str
-    title: str
-    owner: str
-    starts_at: datetime
-    ends_at: datetime
-    profiles: list[str] = field(default_factory=list)
-    quota: dict[str, Any] = field(default_factory=dict)
-    template_kind: str = "builtin"
-    template_url: str = ""
-    template_ref: str = ""
-    template_note: str = ""
-    join_code: str | None = None
-    version: int = 0
-    created_at: datetime | None = None
-
-    @property
-    def group(self) -> str:
-        return group_name(self.name)
-
-    def is_open(self, now: datetime | None = None) -> bool:
-        return (now or utcnow()) < self.ends_at
-
-    def public(self) -> dict[str, Any]:
-        """The JSON form for the REST API."""
-        out = {k: v for k, v in self.__dict__.items() if k != "created_at"}
-        out.update(
-            starts_at=self.starts_at.isoformat(), ends_at=self.ends_at.isoformat(), group=self.group
-        )
-        return out
-
-
-def _workshop(row: sa.Row[Any]) -> Workshop:
-    data = dict(row._mapping)
-    data["profiles"] = json.loads(data["profiles"])
-    data["quota"] = json.loads(data["quota"])
-    return Workshop(**data)
-
-
-def database_url(settings: Settings) -> str:
-    """The workshops database (created if missing) on the platform's PostgreSQL."""
-    from hub.data.db import psycopg2_url
-    from hub.db.access import ensure_private_database
-
-    if settings.database.url:
-        ensure_private_database(settings.database.url, DATABASE)
-        return psycopg2_url(settings.database.url, DATABASE)
-    from hub.db.embedded import EmbeddedPostgres
-
-    pg = EmbeddedPostgres(settings.data_dir)
-    ensure_private_database(pg.superuser_url("postgres"), DATABASE)
-    return pg.superuser_url(DATABASE)
+def open_store(server: PlatformPostgres) -> Store:
+    """The store on `server` (the database made private if missing), tables created."""
+    store = Store(private_database_url(server, DATABASE))
+    store.create_tables()
+    return store
 
 
 class Store:
@@ -164,32 +67,32 @@ class Store:
             with self.engine.begin() as conn:
                 conn.execute(workshops_t.insert().values(**row))
         except sa.exc.IntegrityError:
-            raise WorkshopError(f"a workshop named {spec.name!r} already exists", 409) from None
+            raise Conflict(f"a workshop named {spec.name!r} already exists") from None
         return self.get(spec.name)
 
     def find(self, name: str) -> Workshop | None:
         with self.engine.connect() as conn:
             row = conn.execute(workshops_t.select().where(workshops_t.c.name == name)).first()
-        return _workshop(row) if row else None
+        return workshop_of(row) if row else None
 
     def get(self, name: str) -> Workshop:
         workshop = self.find(name)
         if workshop is None:
-            raise WorkshopError(f"no workshop named {name!r}", 404)
+            raise NotFound(f"no workshop named {name!r}")
         return workshop
 
     def by_join_code(self, code: str) -> Workshop | None:
         query = workshops_t.select().where(workshops_t.c.join_code == code.strip().upper())
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
-        return _workshop(row) if row else None
+        return workshop_of(row) if row else None
 
     def all(self, owner: str | None = None) -> list[Workshop]:
         query = workshops_t.select().order_by(workshops_t.c.starts_at)
         if owner is not None:
             query = query.where(workshops_t.c.owner == owner)
         with self.engine.connect() as conn:
-            return [_workshop(row) for row in conn.execute(query)]
+            return [workshop_of(row) for row in conn.execute(query)]
 
     def update(self, name: str, **values: Any) -> Workshop:
         for key in ("profiles", "quota"):
@@ -244,7 +147,7 @@ class Store:
         names = sa.select(participants_t.c.workshop).where(participants_t.c.username == username)
         with self.engine.connect() as conn:
             rows = conn.execute(workshops_t.select().where(workshops_t.c.name.in_(names)))
-            return [_workshop(row) for row in rows]
+            return [workshop_of(row) for row in rows]
 
     def add_accounts(self, name: str, hashed: list[tuple[str, str]]) -> None:
         with self.engine.begin() as conn:

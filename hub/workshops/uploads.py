@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from hub.workshops.model import WorkshopError
+from hub.errors import InvalidRequest
 
 MAX_UPLOAD_BYTES = 20 * 2**20  # what may arrive over HTTP (the zip or the files)
 MAX_TOTAL_BYTES = 100 * 2**20  # a whole template set, unpacked
@@ -41,11 +41,11 @@ class Limits:
 def member_path(name: str) -> PurePosixPath | None:
     """A safe relative path for an uploaded name; None to skip it quietly; else refuse."""
     if "\x00" in name or "\\" in name:
-        raise WorkshopError(f"upload refused: {name!r} has a backslash or NUL in its name")
+        raise InvalidRequest(f"upload refused: {name!r} has a backslash or NUL in its name")
     pure = PurePosixPath(name)
     parts = [p for p in pure.parts if p not in ("", ".")]
     if pure.is_absolute() or ".." in parts or (parts and ":" in parts[0]):
-        raise WorkshopError(f"upload refused: {name!r} points outside the template folder")
+        raise InvalidRequest(f"upload refused: {name!r} points outside the template folder")
     if not parts or any(p.startswith(".") or p in _SKIP for p in parts):
         return None  # hidden files, checkpoints, macOS metadata
     return PurePosixPath(*parts)
@@ -69,7 +69,7 @@ class _Writer:
     def write(self, relative: PurePosixPath, chunks: Iterable[bytes]) -> None:
         self.files += 1
         if self.files > self.limits.files:
-            raise WorkshopError(f"upload refused: more than {self.limits.files} files")
+            raise InvalidRequest(f"upload refused: more than {self.limits.files} files")
         dest = self.root.joinpath(*relative.parts)
         dest.parent.mkdir(parents=True, exist_ok=True)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
@@ -77,7 +77,7 @@ class _Writer:
             for chunk in chunks:
                 self.bytes += len(chunk)
                 if self.bytes > self.limits.total_bytes:
-                    raise WorkshopError(
+                    raise InvalidRequest(
                         f"upload refused: unpacks to more than "
                         f"{self.limits.total_bytes // 2**20} MiB (a zip bomb?)"
                     )
@@ -89,7 +89,7 @@ def extract_zip(data: BinaryIO, dest: Path, limits: Limits = Limits()) -> int:
     try:
         archive = zipfile.ZipFile(data)
     except zipfile.BadZipFile:
-        raise WorkshopError("upload refused: not a zip file") from None
+        raise InvalidRequest("upload refused: not a zip file") from None
     with archive:
         members: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
         declared = 0
@@ -98,17 +98,17 @@ def extract_zip(data: BinaryIO, dest: Path, limits: Limits = Limits()) -> int:
             if info.is_dir() or path is None:
                 continue
             if stat.S_ISLNK(info.external_attr >> 16):
-                raise WorkshopError(f"upload refused: {info.filename!r} is a symbolic link")
+                raise InvalidRequest(f"upload refused: {info.filename!r} is a symbolic link")
             declared += info.file_size
             packed = max(info.compress_size, 1)
             if info.file_size > 2**20 and info.file_size / packed > limits.ratio:
-                raise WorkshopError(
+                raise InvalidRequest(
                     f"upload refused: {info.filename!r} expands {info.file_size // packed}x "
                     f"(more than {limits.ratio}x: a zip bomb?)"
                 )
             members.append((info, path))
         if declared > limits.total_bytes or len(members) > limits.files:
-            raise WorkshopError(
+            raise InvalidRequest(
                 f"upload refused: {len(members)} files, {declared // 2**20} MiB unpacked; "
                 f"the limits are {limits.files} files and {limits.total_bytes // 2**20} MiB"
             )
@@ -126,7 +126,7 @@ def save_files(files: list[tuple[str, bytes]], dest: Path, limits: Limits = Limi
     named = [(member_path(name), body) for name, body in files]
     kept = [(path, body) for path, body in named if path is not None]
     if not kept:
-        raise WorkshopError("upload refused: no files (hidden files are skipped)")
+        raise InvalidRequest("upload refused: no files (hidden files are skipped)")
     paths = _strip_common_top([p for p, _ in kept])
     dest.mkdir(parents=True)
     writer = _Writer(dest, limits)
@@ -176,10 +176,10 @@ def clone_git(url: str, ref: str, dest: Path, limits: Limits = Limits()) -> str:
             )
         except subprocess.TimeoutExpired:
             shutil.rmtree(dest, ignore_errors=True)
-            raise WorkshopError(f"git clone of {url} took more than 120 s") from None
+            raise InvalidRequest(f"git clone of {url} took more than 120 s") from None
         if result.returncode != 0:
             shutil.rmtree(dest, ignore_errors=True)
-            raise WorkshopError(f"git clone of {url} failed: {result.stderr.strip()[-500:]}")
+            raise InvalidRequest(f"git clone of {url} failed: {result.stderr.strip()[-500:]}")
         head = subprocess.run(
             ["git", "-C", str(dest), "rev-parse", "HEAD"], env=env, capture_output=True, text=True
         ).stdout.strip()
@@ -199,7 +199,7 @@ def check_tree(root: Path, limits: Limits) -> None:
             size += path.stat().st_size
     if files > limits.files or size > limits.total_bytes:
         shutil.rmtree(root, ignore_errors=True)
-        raise WorkshopError(
+        raise InvalidRequest(
             f"template set refused: {files} files, {size // 2**20} MiB; the limits are "
             f"{limits.files} files and {limits.total_bytes // 2**20} MiB"
         )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from traitlets.config import Config
 
-from hub.data.db import ensure_database
+from hub.db.access import ensure_database
 from hub.db.embedded import EmbeddedPostgres
 from hub.kube.render import hub_config, offline_kubeconfig
 from hub.settings import Settings

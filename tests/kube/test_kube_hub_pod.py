@@ -30,7 +30,7 @@ from traitlets.config import Config
 from hub.config.auth import apply_auth
 from hub.config.context import HubContext, kubernetes_secrets
 from hub.config.z2jh import load_z2jh_settings
-from hub.data.db import ensure_database
+from hub.db.access import ensure_database
 from hub.db.embedded import EmbeddedPostgres
 from tests.kube.test_kube_chart_schemas import contract, helm_values, releases
 
@@ -168,7 +168,7 @@ def test_the_pod_loads_the_chart_config_then_ours(hub_pod: dict[str, Any]) -> No
     apply_auth(HubContext(settings, None, kubernetes_secrets(settings), ""), expected)
     assert hub_pod["authenticator_class"] == expected.JupyterHub.authenticator_class
     c = hub_pod["config"]
-    assert c["Spawner"]["post_stop_hook"] == "hub.spawners.lifecycle.post_stop_hook"
+    assert c["Spawner"]["post_stop_hook"] == "hub.gateway.lifecycle.post_stop_hook"
     # the chart's secrets reached the hub
     assert (
         c["JupyterHub"]["cookie_secret"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.data.db import ensure_database
+from hub.db.access import ensure_database
 from hub.db.embedded import EmbeddedPostgres
 from hub.quotas.store import QuotaStore
 from tests.support.platform import make_data_dir

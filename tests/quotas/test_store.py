@@ -128,16 +128,16 @@ def test_known_users_and_home_sizes(store: QuotaStore) -> None:
 def test_hub_and_service_may_create_the_database_at_once(pg_data_dir) -> None:
     import uuid
 
-    from hub.db.embedded import EmbeddedPostgres
-    from hub.quotas.db import create_database
+    from hub.db.access import private_database_url
+    from hub.db.urls import PlatformPostgres
 
     name = f"race_{uuid.uuid4().hex[:8]}"
-    url = EmbeddedPostgres(pg_data_dir).superuser_url(name)
+    server = PlatformPostgres(pg_data_dir)
     errors: list[Exception] = []
 
     def create() -> None:
         try:
-            create_database(url, name)
+            private_database_url(server, name)  # as the hub and the quota service do
         except Exception as exc:  # collected: the assertion below shows them
             errors.append(exc)
 

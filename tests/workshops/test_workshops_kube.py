@@ -129,24 +129,25 @@ def pull_manager():
     import shutil
 
     from hub.db.embedded import EmbeddedPostgres
+    from hub.db.urls import PlatformPostgres
     from hub.workshops.hubapi import HubAPI
     from hub.workshops.manager import Manager
-    from hub.workshops.store import Store, database_url
+    from hub.workshops.store import open_store
     from tests.support.platform import make_data_dir
 
     data_dir = make_data_dir("sdl-ws-kube-")  # reachable by the PostgreSQL OS user
     with EmbeddedPostgres(data_dir).ensure_running():
         settings = settings_from_dict({"mode": "kubernetes", "data_dir": str(data_dir)})
-        store = Store(database_url(settings))
-        store.create_tables()
+        store = open_store(PlatformPostgres.of(settings))
         yield Manager(settings, store, HubAPI("http://127.0.0.1:9/hub/api", "unused"), "")
         store.engine.dispose()
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def test_kubernetes_hand_out_records_and_writes_into_no_home(pull_manager) -> None:
-    from hub.workshops.manager import Actor
-    from hub.workshops.model import WorkshopError, parse_spec
+    from hub.errors import Conflict
+    from hub.workshops.actors import Actor
+    from hub.workshops.model import parse_spec
     from tests.workshops.helpers import make_zip
 
     m = pull_manager
@@ -172,5 +173,5 @@ def test_kubernetes_hand_out_records_and_writes_into_no_home(pull_manager) -> No
     assert m.store.get("k8s-lab").version == 1
     assert m.store.deliveries("k8s-lab") == {}  # recorded as a version; pulls deliver
     assert not (m.settings.data_dir / "homes").exists()
-    with pytest.raises(WorkshopError, match="not available on Kubernetes"):
+    with pytest.raises(Conflict, match="not available on Kubernetes"):
         asyncio.run(m.reset(Actor("paula"), "k8s-lab", "paula", "a.ipynb"))

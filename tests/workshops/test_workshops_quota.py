@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from hub.errors import InvalidRequest
 from hub.policy.quota import Policy, effective_policy
 from hub.settings import settings_from_dict
-from hub.workshops.model import WorkshopError
 from hub.workshops.quota import WRITER, GroupPolicies, check_profiles, group_policy
 from tests.quotas.helpers import platform_store
 from tests.support.platform import ADMIN_PASSWORD, HubClient, RunningPlatform
@@ -32,14 +32,14 @@ def test_group_policy_from_profiles_quota_and_end() -> None:
     ],
 )
 def test_group_policy_refuses_bad_quota(quota: dict, says: str) -> None:
-    with pytest.raises(WorkshopError, match=says) as refused:
+    with pytest.raises(InvalidRequest, match=says) as refused:
         group_policy([], quota)
     assert refused.value.status == 400
 
 
 def test_profiles_are_checked_against_the_platform() -> None:
     assert check_profiles(["small", "small", "medium"], ["small", "medium"]) == ["small", "medium"]
-    with pytest.raises(WorkshopError, match=r"'huge' is not a profile.*choose from medium, small"):
+    with pytest.raises(InvalidRequest, match=r"'huge' is not a profile.*choose from medium, small"):
         check_profiles(["small", "huge"], ["small", "medium"])
 
 
