@@ -58,6 +58,8 @@ def connect(url: str | None = None, app: str = "sdl-notebook") -> Datacube:
 
 #: The level a mission's queries use when none is given (others: its only level).
 DEFAULT_LEVEL = {"sentinel-1": "GRD", "sentinel-2": "L2A"}
+#: Where a level has several products and no bands pick one: VV+VH, the usual IW scene.
+DEFAULT_PRODUCT = {"sentinel-1": "s1_grd_sigma0"}
 
 
 def _mission_level(product: Product) -> tuple[str, str]:
@@ -132,6 +134,14 @@ def resolve_bands(product: Product, bands: Sequence[str]) -> dict[str, str]:
     return resolved
 
 
+def _has_bands(product: Product, bands: Sequence[str]) -> bool:
+    try:
+        resolve_bands(product, bands)
+    except QueryError:
+        return False
+    return True
+
+
 def _elsewhere(dc: Datacube, bands: Sequence[str]) -> str:
     """'; red is a band of sentinel-2 L2A': where a band asked of the wrong mission lives."""
     hints = []
@@ -199,6 +209,12 @@ def load(
     """
     dc = dc or connect()
     chosen = products_for(dc, mission, level, product)
+    if len(chosen) > 1 and bands is not None:  # e.g. Sentinel-1 VV+VH or HH+HV scenes
+        having = [p for p in chosen if _has_bands(p, bands)]
+        chosen = having or chosen[:1]  # none has them: the error names the first's bands
+    if len(chosen) > 1 and bands is None:
+        default = DEFAULT_PRODUCT.get(mission.lower())
+        chosen = [p for p in chosen if p.name == default] or chosen
     if len(chosen) > 1:
         raise QueryError(
             f"several products match: {', '.join(p.name for p in chosen)}; pass product="

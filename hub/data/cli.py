@@ -159,7 +159,8 @@ def _share(value: str | None) -> tuple[int, int] | None:
 )
 @platform_options
 def sample_cmd(settings: Settings, out: Path | None) -> None:
-    """Write a small deterministic Sentinel-2 sample over northern Sweden (then `add` it)."""
+    """Write a small deterministic Sentinel-2 and Sentinel-1 sample over northern Sweden
+    (then `add` it)."""
     from hub.data.sample import generate
 
     target = out or settings.archive / "sample"

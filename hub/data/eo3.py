@@ -11,6 +11,7 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ class Prepared:
     location: str  # URI the document's relative measurement paths resolve against
     files: dict[str, str] = field(default_factory=dict)  # band -> path rasterio opens
     warnings: list[str] = field(default_factory=list)  # e.g. an empty granule skipped
+    # work the check phase does first and returns the product to index (Sentinel-3:
+    # regrid the swath into COGs); picklable, so it also runs on Dask workers
+    build: Callable[[Prepared], Prepared] | None = None
 
     @property
     def id(self) -> str:

@@ -34,6 +34,7 @@ from hub.data.eo3 import (
 )
 from hub.data.outcomes import AddResult, Outcome, summary_table
 from hub.data.product_defs import METADATA_TYPE, PRODUCTS_DIR, definitions
+from hub.data.s1_grid import Sentinel1Grid
 from hub.data.twins import TwinPolicy, freshness, indexed_twins
 from hub.errors import SdlError
 from hub.settings import Settings
@@ -41,6 +42,7 @@ from hub.settings import Settings
 if TYPE_CHECKING:  # datacube is slow to import: at run time only where it is used
     from datacube.index import Index
     from datacube.index.hl import Doc2Dataset
+
 
 __all__ = ["AddResult", "Outcome", "add", "init_index", "summary_table"]  # as before the split
 
@@ -128,7 +130,7 @@ def expand(paths: Iterable[str | Path]) -> tuple[list[Path], list[Outcome]]:
 
 
 def _is_product_dir(path: Path) -> bool:
-    return path.suffix == ".SAFE" or any(path.glob("MTD_MSIL*.xml"))
+    return path.suffix in (".SAFE", ".SEN3") or any(path.glob("MTD_MSIL*.xml"))
 
 
 def _scan(folder: Path) -> list[Path]:
@@ -137,9 +139,9 @@ def _scan(folder: Path) -> list[Path]:
     for path in sorted(folder.rglob("*")):
         if any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue  # temporary folders of an interrupted conversion
-        if (path.is_dir() and path.suffix == ".SAFE") or (
+        if (path.is_dir() and path.suffix in (".SAFE", ".SEN3")) or (
             path.is_file()
-            and ".SAFE" not in str(path.relative_to(folder))
+            and not {".SAFE", ".SEN3"} & {Path(p).suffix for p in path.relative_to(folder).parts}
             and (
                 path.suffix.lower() in (".zip", ".json") or path.name.endswith("odc-metadata.yaml")
             )
@@ -148,13 +150,23 @@ def _scan(folder: Path) -> list[Path]:
     return found
 
 
-def prepare(path: Path) -> Prepared:
-    """Read any supported input into a Prepared product, or say why it is not one."""
+def prepare(
+    path: Path,
+    sentinel1: Sentinel1Grid | None = None,
+) -> Prepared:
+    """Read any supported input into a Prepared product, or say why it is not one.
+
+    `sentinel1`: the map grid Sentinel-1 GRD scenes are geocoded to (data.sentinel1).
+    """
+    from hub.data.s1_ingest import read_s1
+    from hub.data.s1_safe import is_s1_safe
     from hub.data.safe import is_safe, read_safe
     from hub.data.stac import is_stac_item, read_stac
 
     item: Prepared | None = None
-    if is_safe(path):
+    if is_s1_safe(path):  # before is_safe, which takes any zip
+        item = read_s1(path, sentinel1)
+    elif is_safe(path):
         item = read_safe(path)
     elif path.is_file() and path.suffix.lower() in (".json", ".yaml", ".yml"):
         doc = load_document(path)
@@ -166,7 +178,7 @@ def prepare(path: Path) -> Prepared:
         check_label(item.label, str(path))  # every reader: the label names output files
         return item
     raise ProductError(
-        f"{path}: not a Sentinel-2 SAFE product (.SAFE folder or .zip), "
+        f"{path}: not a Sentinel-2 or Sentinel-1 SAFE product (.SAFE folder or .zip), "
         "STAC item (.json) or eo3 dataset document (.yaml)"
     )
 
@@ -174,6 +186,14 @@ def prepare(path: Path) -> Prepared:
 def _check_and_convert(item: Prepared, convert: str | None, crs: str | None) -> Prepared:
     from hub.data.convert import convert as convert_product
 
+    if item.build is not None:  # Sentinel-1 GRD: made analysis-ready first
+        built = item.build(item)
+        try:
+            check_prepared(built)
+        except ProductError:
+            _remove_converted(built)
+            raise
+        return built
     check_prepared(item)
     if convert:
         converted = convert_product(item, convert, crs)
@@ -230,6 +250,9 @@ def add(
             raise SdlError(f"--share {index_of}/{shares}: the index must be 0..{shares - 1}")
         inputs = sorted(inputs)[index_of::shares]  # sorted: every pod cuts the same way
     result = AddResult(outcomes)
+    s1_grid = settings.data.sentinel1  # --convert cog --crs: Sentinel-1 geocoded there too
+    if crs and convert == "cog":
+        s1_grid = s1_grid.model_copy(update={"crs": crs})
     with open_index(settings) as index:
         from datacube.index.hl import Doc2Dataset
 
@@ -241,7 +264,7 @@ def add(
         seen: dict[str, str] = {}
         for path in inputs:
             try:
-                item = prepare(path)
+                item = prepare(path, s1_grid)
             except SdlError as exc:
                 result.outcomes.append(Outcome(str(path), "rejected", reason=str(exc)))
                 continue

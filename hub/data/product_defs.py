@@ -18,10 +18,6 @@ import yaml
 PRODUCTS_DIR = Path(__file__).parent / "products"
 METADATA_TYPE = "eo3_sdl.yaml"
 
-#: Products whose datasets carry only some of the product's bands: a Sentinel-1 scene
-#: has the polarisations it was acquired in (VV+VH, HH+HV, or one of them), never all four.
-PARTIAL_BANDS: frozenset[str] = frozenset({"s1_grd_sigma0", "s1_rtc"})
-
 
 @dataclass(frozen=True)
 class ProductDef:
@@ -32,11 +28,6 @@ class ProductDef:
     level: str  # processing:level, e.g. L2A, GRD
     bands: tuple[str, ...]  # measurement names, in the YAML's order
     doc: dict[str, Any]
-
-    @property
-    def partial(self) -> bool:
-        """True when a dataset may hold any non-empty subset of the bands."""
-        return self.name in PARTIAL_BANDS
 
 
 @functools.cache
@@ -72,7 +63,4 @@ def product_def(name: str) -> ProductDef:
 
 def missing_bands(name: str, present: set[str]) -> list[str]:
     """Bands a dataset of this product must carry but does not (sorted)."""
-    product = product_def(name)
-    if product.partial:
-        return [] if present & set(product.bands) else [" or ".join(product.bands)]
-    return sorted(set(product.bands) - present)
+    return sorted(set(product_def(name).bands) - present)

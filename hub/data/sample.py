@@ -214,7 +214,8 @@ def write_product(
 
 
 def generate(out: Path, progress: Callable[[str], None] | None = None) -> list[Path]:
-    """Write the whole sample into `out` (existing products are kept); return the SAFEs."""
+    """Write the whole sample into `out` (existing products are kept); return the SAFEs:
+    Sentinel-2 in `out`, Sentinel-1 GRD in `out/sentinel-1`."""
     out.mkdir(parents=True, exist_ok=True)
     sites = {site.name: site for site in SITES}
     written = []
@@ -235,4 +236,7 @@ def generate(out: Path, progress: Callable[[str], None] | None = None) -> list[P
             written.append(path)
             if progress:
                 progress(path.name)
+    from hub.data import sample_s1  # radar over the same sites (it imports this module)
+
+    written += sample_s1.generate(out / "sentinel-1")
     return written

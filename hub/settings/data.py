@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from hub.data.s1_grid import Sentinel1Grid
 from hub.settings.base import Strict
 
 
@@ -18,6 +19,11 @@ class DataSettings(Strict):
         description="Reprocessed twins (one acquisition at several baselines or processing "
         "times): newest keeps only the newest active in the index; all keeps every copy "
         "(eo.load still uses one per acquisition).",
+    )
+    sentinel1: Sentinel1Grid = Field(
+        default_factory=Sentinel1Grid,
+        description="Map grid that Sentinel-1 GRD scenes are geocoded to at ingest (sigma0, "
+        "thermal noise removed; not terrain-corrected).",
     )
 
 

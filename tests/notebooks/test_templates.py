@@ -31,7 +31,7 @@ L2A_DATASETS = 'dc.index.datasets.count(product="s2_l2a")'
 # -- static: what the repository holds ----------------------------------------------------
 def test_the_numbered_set_is_complete() -> None:
     numbers = [name[:2] for name in NAMES]
-    assert numbers == [f"{n:02d}" for n in range(11)], NAMES
+    assert numbers == [f"{n:02d}" for n in range(len(NAMES))], NAMES
     assert set(NAMES) == set(CHECKS), "every notebook needs its checks below"
 
 
@@ -200,6 +200,20 @@ def check_10(run: Run, p: dict[str, Any]) -> None:
     assert "✗" not in run.text()
 
 
+def check_11(run: Run, p: dict[str, Any]) -> None:
+    assert_figures(run, 2)
+    assert p["passes"] == 6  # the sample's Luleå passes
+    assert all(0.05 < share < 0.8 for share in p["water_share"])
+    assert 0.15 < p["season_water"] < 0.6
+    assert "none of them clouded" in run.text()
+
+
+def check_12(run: Run, p: dict[str, Any]) -> None:
+    assert_figures(run, 1)
+    assert p["same_grid"] is True
+    assert p["agreement"] > 0.8
+
+
 CHECKS: dict[str, tuple[dict[str, str], Callable[[Run, dict[str, Any]], None]]] = {
     "00-welcome.ipynb": ({}, check_00),
     "01-getting-started.ipynb": (
@@ -298,6 +312,18 @@ CHECKS: dict[str, tuple[dict[str, str], Callable[[Run, dict[str, Any]], None]]] 
         check_09,
     ),
     "10-workshop-starter.ipynb": ({}, check_10),
+    "11-sentinel-1-backscatter.ipynb": (
+        {
+            "passes": "int(s1.sizes['time'])",
+            "water_share": "[float(v) for v in water_share]",
+            "season_water": "float(season_water.mean())",
+        },
+        check_11,
+    ),
+    "12-sentinel-1-and-2.ipynb": (
+        {"same_grid": "bool(same_grid)", "agreement": "float(agreement)"},
+        check_12,
+    ),
 }
 
 
