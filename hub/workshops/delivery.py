@@ -14,10 +14,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hub.accounts import os_username
 from hub.settings import Settings
-from hub.spawners.accounts import os_username
 from hub.workshops.sets import version_dir
-from hub.workshops.store import Store, Workshop
+from hub.workshops.store import Store
+from hub.workshops.tables import Workshop
 
 OS_PREFIX = "sdl-"
 TIMEOUT = 120
@@ -70,19 +71,24 @@ async def deliver(
         report = await run_as(
             username, ["deliver", str(source), str(target), "--version", str(version)]
         )
-    if "error" in report:
-        previous = store.deliveries(workshop.name).get(username, {}).get("version", 0)
-        store.record_delivery(workshop.name, username, previous, {}, report["error"])
-    else:
-        store.record_delivery(workshop.name, username, version, report)
+    await asyncio.to_thread(_record, store, workshop.name, username, version, report)
     return report
+
+
+def _record(store: Store, name: str, username: str, version: int, report: dict[str, Any]) -> None:
+    """A failed hand-out keeps the version the participant had, with the error."""
+    if "error" in report:
+        previous = store.deliveries(name).get(username, {}).get("version", 0)
+        store.record_delivery(name, username, previous, {}, report["error"])
+    else:
+        store.record_delivery(name, username, version, report)
 
 
 async def reset_file(
     settings: Settings, store: Store, workshop: Workshop, username: str, path: str
 ) -> dict[str, Any]:
     """Put the template of the version this participant last received back in place."""
-    received = store.deliveries(workshop.name).get(username)
+    received = (await asyncio.to_thread(store.deliveries, workshop.name)).get(username)
     if not received or not received["version"]:
         return {"error": f"{username} has not received {workshop.name!r} yet"}
     version = received["version"]
@@ -92,7 +98,6 @@ async def reset_file(
     if "error" not in report:
         conflicts = dict(received["report"].get("conflicts", {}))
         if conflicts.pop(report["reset"], None) is not None:
-            store.record_delivery(
-                workshop.name, username, version, {**received["report"], "conflicts": conflicts}
-            )
+            kept = {**received["report"], "conflicts": conflicts}
+            await asyncio.to_thread(store.record_delivery, workshop.name, username, version, kept)
     return report
