@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from hub.db.access import ensure_database, lock_down_embedded, private_database_url
 from hub.db.embedded import EmbeddedPostgres
 from hub.db.roles import ensure_ingest_login, ensure_user_login, login_name
-from hub.db.urls import PlatformPostgres
+from hub.db.urls import DRIVER, DatabaseUrlError, PlatformPostgres
 from hub.workshops.store import DATABASE as WORKSHOPS
 from tests.support.platform import make_data_dir
 
@@ -118,3 +119,22 @@ def test_the_platform_connects_when_users_hold_every_slot_of_theirs(pg: Embedded
     finally:
         for conn in held:
             conn.close()
+
+
+def test_one_place_names_the_server_embedded_or_external(pg: EmbeddedPostgres) -> None:
+    """The embedded server as itself and as an external `database.url` (its own admin URL
+    with a bare `postgresql://`, as an operator writes one): the same databases, logins
+    that connect, and the psycopg2 driver in every URL (NOTES: SQLAlchemy 2.1's trap)."""
+    _login(pg, "cy")
+    bare = pg.superuser_url("postgres").replace("postgresql+psycopg2://", "postgresql://")
+    for server in (PlatformPostgres(pg.data_dir), PlatformPostgres(pg.data_dir, bare)):
+        admin = server.admin_url(INDEX)
+        login = server.login_url(INDEX, login_name("cy"), PASSWORD)
+        assert {make_url(admin).drivername, make_url(login).drivername} == {DRIVER}
+        with _engine(admin).connect() as conn:
+            who = conn.execute(sa.text("SELECT current_user, current_database()")).one()
+            assert tuple(who) == ("postgres", INDEX)
+        with _engine(login).connect() as conn:
+            assert conn.execute(sa.text("SELECT current_user")).scalar() == login_name("cy")
+    with pytest.raises(DatabaseUrlError, match=r"database.url: mysql://a@b/c is not a Post"):
+        PlatformPostgres(pg.data_dir, "mysql://a@b/c").admin_url(INDEX)
