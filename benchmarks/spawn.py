@@ -51,10 +51,10 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from hub.accounts import os_username  # noqa: E402
 from hub.netutil import free_port  # noqa: E402
 from hub.ossetup import ensure_system_user, make_traversable  # noqa: E402
 from hub.runtime import read_runtime  # noqa: E402
-from hub.spawners.accounts import os_username  # noqa: E402
 from tests.support.platform import (  # noqa: E402
     SHARED_PASSWORD,
     HubClient,

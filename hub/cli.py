@@ -13,8 +13,14 @@ from rich.markup import escape
 
 from hub import __version__
 from hub.cli_options import platform_options
+from hub.data.cli import data
 from hub.errors import SdlError
+from hub.kube.cli import profiles, render
+from hub.profiles import load_profiles
+from hub.quotas.cli import quota
+from hub.reference import configuration_reference
 from hub.settings import Settings
+from hub.workshops.cli import workshop
 
 console = Console(stderr=True)
 
@@ -46,6 +52,8 @@ def up(
     settings: Settings, config_file: Path | None, ip: str | None, port: int | None, sample: bool
 ) -> None:
     """Start the platform on this machine, in the foreground (Ctrl-C stops it)."""
+    # `up` alone runs the platform: its modules (JupyterHub, PostgreSQL) stay out of
+    # every other verb's start-up
     from hub.local import login_help, start_platform
     from hub.supervise import run_until_stopped
 
@@ -88,8 +96,6 @@ def config_show(settings: Settings, config_file: Path | None) -> None:
 @platform_options
 def config_check(settings: Settings, config_file: Path | None) -> None:
     """Validate the settings and every profile file; exit non-zero naming what is wrong."""
-    from hub.profiles import load_profiles
-
     profiles = load_profiles(settings.profiles_dir)
     click.echo(
         f"settings OK ({config_file or 'built-in defaults'}); "
@@ -100,33 +106,21 @@ def config_check(settings: Settings, config_file: Path | None) -> None:
 @config.command("reference")
 def config_reference() -> None:
     """Print the configuration reference (Markdown), generated from the settings model."""
-    from hub.reference import configuration_reference
-
     click.echo(configuration_reference(), nl=False)
 
 
-def _mount() -> None:
-    """Verbs that live beside their modules."""
-    from hub.data.cli import data
-    from hub.kube.cli import profiles, render
-    from hub.quotas.cli import quota
-    from hub.workshops.cli import workshop
-
-    @profiles.command("list")
-    @platform_options
-    def profiles_list(settings: Settings, config_file: Path | None) -> None:
-        """List the profiles and who may use them."""
-        from hub.profiles import load_profiles
-
-        for profile in load_profiles(settings.profiles_dir):
-            who = ", ".join(profile.groups) or "everyone"
-            click.echo(f"{profile.slug:10} {profile.summary():28} {who}")
-
-    for command in (data, profiles, quota, render, workshop):
-        cli.add_command(command)
+@profiles.command("list")
+@platform_options
+def profiles_list(settings: Settings, config_file: Path | None) -> None:
+    """List the profiles and who may use them."""
+    for profile in load_profiles(settings.profiles_dir):
+        who = ", ".join(profile.groups) or "everyone"
+        click.echo(f"{profile.slug:10} {profile.summary():28} {who}")
 
 
-_mount()
+# verbs that live beside their modules
+for command in (data, profiles, quota, render, workshop):
+    cli.add_command(command)
 
 
 def main() -> None:

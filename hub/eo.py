@@ -51,7 +51,7 @@ def connect(url: str | None = None, app: str = "sdl-notebook") -> Datacube:
 
     if url is None:
         return datacube.Datacube(app=app)
-    from hub.data.db import connect as connect_index
+    from hub.data.db import connect as connect_index  # only for an explicit URL
 
     return datacube.Datacube(index=connect_index(url, app=app))
 

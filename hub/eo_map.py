@@ -1,6 +1,6 @@
 """`eo.coverage_map()`: the archive's status map in a notebook, as an ipyleaflet Map.
 
-    from hub import eo
+    from hub import eo  # hub.eo imports this module (eo.coverage_map)
     eo.coverage_map(time=("2026-06-01", "2026-08-31"))
 
 The same data as the hub's archive page (`hub.archive.status.tile_status`): one GeoJSON

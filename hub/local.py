@@ -286,6 +286,7 @@ def chosen_gateway_ports(settings: Settings) -> dict[str, int]:
 
 def prepare_index(settings: Settings, with_sample: bool, say: Say) -> None:
     """The ODC schema and roles; on first start also the sample cube (later: nothing)."""
+    # datacube (heavy) is loaded only here, where the index is prepared
     from rich.console import Console
 
     from hub.data.firststart import prepare_index as prepare

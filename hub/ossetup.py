@@ -12,7 +12,7 @@ from pathlib import Path
 log = logging.getLogger("sdl")
 
 #: The platform's own OS accounts are `_sdl-<part>`; user accounts never start so
-#: (`hub.spawners.accounts`), so no user name can map onto one.
+#: (`hub.accounts`), so no user name can map onto one.
 PLATFORM_ACCOUNT_PREFIX = "_sdl-"
 #: Platform accounts of earlier versions, inside the users' namespace: never given to a user.
 LEGACY_PLATFORM_ACCOUNTS = frozenset({"sdl-postgres"})

@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import requests
-
-if TYPE_CHECKING:  # local.py builds the platform and imports this module
-    from hub.local import Child, Platform
 
 Say = Callable[[str], None]
 
@@ -96,6 +94,22 @@ def wait_or_stop(seconds: float, stopping: Callable[[], bool]) -> bool:
 
 
 ROUTE_SNAPSHOT_SECONDS = 1.0  # a local GET of a small table: cheap
+
+
+# What is supervised, as hub.local builds it (Child, Platform); described here so that
+# this module needs nothing of the module that imports it.
+class Child(Protocol):
+    name: str
+    proc: subprocess.Popen[bytes]
+    restart: Restart | None
+
+
+class Platform(Protocol):
+    routes: RouteKeeper | None
+
+    def failed_child(self) -> Child | None: ...
+
+    def stop(self, say: Say) -> None: ...
 
 
 def run_until_stopped(platform: Platform, say: Say) -> int:

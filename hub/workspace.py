@@ -45,6 +45,7 @@ def pull_workshops(home: Path, environ: dict[str, str]) -> list[str]:
     if not environ.get("SDL_WORKSHOPS_URL"):
         return []
     try:
+        # imported here, inside the try: materials must never keep a user out
         from hub.workshops.pull import pull_materials
 
         return pull_materials(home, environ)

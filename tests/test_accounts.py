@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from hub.accounts import AccountError, ensure_user_account, os_username
 from hub.db.embedded import SYSTEM_USER, EmbeddedPostgres, pgserver_bin_dir
 from hub.ossetup import LEGACY_PLATFORM_ACCOUNTS, ensure_system_user
-from hub.spawners.accounts import AccountError, ensure_user_account, os_username
 from tests.support.platform import make_data_dir
 
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="OS accounts need root")

@@ -16,6 +16,7 @@ from traitlets.config import Config
 from hub.config.context import HubContext
 from hub.config.merge import earlier, with_role_scopes
 from hub.gateway.config import SERVICE_NAME, service_prefix
+from hub.kube.manifests import GATEWAY_API_PORT, gateway_chart_name
 from hub.netutil import free_port
 from hub.runtime import Runtime
 from hub.settings import Settings
@@ -114,8 +115,6 @@ def apply_kube_gateway_client(ctx: HubContext, c: Config) -> None:
     `c.JupyterHub.services` before `hub.extraConfig` runs; the gateway pod gets the same
     token from the chart's Secret (helm-values/dask-gateway.yaml).
     """
-    from hub.kube.manifests import GATEWAY_API_PORT, gateway_chart_name
-
     dask = ctx.settings.dask
     token = next(
         (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from traitlets.config import Config
 
+from hub import __version__
 from hub.config.context import HubContext
 
 
@@ -33,6 +34,4 @@ def apply_hub(ctx: HubContext, c: Config) -> None:
 
 
 def _version() -> str:
-    from hub import __version__
-
     return __version__

@@ -8,11 +8,12 @@ from pathlib import Path
 from traitlets.config import Config
 
 from hub.config.context import HubContext
-from hub.spawners.lifecycle import post_stop_hook
+from hub.gateway.lifecycle import post_stop_hook
 
 
 def apply_spawner(ctx: HubContext, c: Config) -> None:
     if ctx.settings.mode == "kubernetes":
+        # KubeSpawner and the Kubernetes client are loaded only in this mode
         from hub.kube.config import apply_kubernetes
 
         apply_kubernetes(ctx.settings, c)

@@ -17,9 +17,9 @@ from hub.config.context import HubContext, kubernetes_secrets
 from hub.config.gateway import apply_kube_gateway_client
 from hub.config.quotas import apply_quotas
 from hub.config.workshops import apply_workshops
+from hub.gateway.lifecycle import post_stop_hook
 from hub.kube.config import apply_kubernetes
 from hub.settings import CONFIG_ENV, Settings, settings_from_environment
-from hub.spawners.lifecycle import post_stop_hook
 
 DEFAULT_SETTINGS_FILE = "/etc/sdl/settings.yaml"
 

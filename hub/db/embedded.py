@@ -23,11 +23,12 @@ from typing import TypedDict
 import psutil
 
 from hub.errors import SdlError
+from hub.netutil import free_port
 from hub.ossetup import ensure_system_user, make_traversable, platform_account, private_file
 
 SUPERUSER = "postgres"
 # runs the postmaster when we are root (postgres refuses root); in the platform's own
-# account namespace, which no user name maps onto (`hub.spawners.accounts`)
+# account namespace, which no user name maps onto (`hub.accounts`)
 SYSTEM_USER = platform_account("postgres")
 
 PG_HBA = """\
@@ -251,8 +252,6 @@ class EmbeddedPostgres:
         if running is not None:
             yield running
             return
-        from hub.netutil import free_port
-
         proc = self.start(port or free_port())
         try:
             running = self.running()

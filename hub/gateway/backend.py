@@ -23,9 +23,9 @@ from dask_gateway_server.backends.local import LocalBackend
 from traitlets import Bool, Unicode, default
 from traitlets import Callable as CallableTrait
 
+from hub.accounts import AccountError, check_user_account, os_username
 from hub.gateway.dashboard import DashboardRoutes
 from hub.gateway.usage import DBClusterUses, DBUsageMixin
-from hub.spawners.accounts import AccountError, check_user_account, os_username
 from hub.spawners.limits import ResourceLimiter, server_cgroup_name
 
 

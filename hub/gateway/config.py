@@ -15,7 +15,9 @@ from dask_gateway_server.options import Float, Integer, Options
 from traitlets.config import Config
 
 from hub.gateway.limits import GIB, DaskLimits, limits_for
+from hub.secrets import SecretStore
 from hub.settings import Settings
+from hub.spawners.odc import workspace_database_url
 
 SERVICE_NAME = "dask-gateway"
 
@@ -70,9 +72,6 @@ def odc_environment(settings: Settings) -> Callable[[str], dict[str, str]]:
     """The user's read-only ODC login for their clusters, as their workspace gets it."""
 
     def environment(username: str) -> dict[str, str]:
-        from hub.secrets import SecretStore
-        from hub.spawners.odc import workspace_database_url
-
         url = workspace_database_url(
             data_dir=Path(settings.data_dir),
             admin_url=settings.database.url,

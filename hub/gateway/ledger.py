@@ -27,6 +27,9 @@ from traitlets import Any as AnyTrait
 from traitlets import Callable as CallableTrait
 from traitlets import Float
 
+from hub.quotas.api import record_cluster_usage
+from hub.quotas.db import settings_store
+
 #: (settings, username, cluster, cores, memory, started_at, stopped_at) -> None
 Recorder = Callable[[Any, str, str, float, int, datetime, "datetime | None"], None]
 
@@ -188,8 +191,6 @@ class UsageLedger:
 
     def _close_abandoned(self) -> None:
         """Close segments a previous gateway process left open, at their last write."""
-        from hub.quotas.db import settings_store
-
         for row in settings_store(self.settings).usage_records(limit=10_000):
             if row.kind == "dask-cluster" and row.stopped_at is None:
                 self.log.info(
@@ -260,6 +261,4 @@ class UsageSettingsMixin(Backend):
 
 
 def _record_cluster_usage(settings: Any, *args: Any) -> None:
-    from hub.quotas.api import record_cluster_usage
-
     record_cluster_usage(settings, *args)

@@ -1,10 +1,11 @@
 """What happens to a user's clusters when their server stops (or is culled).
 
-The hub's `post_stop_hook` calls `stop_user_clusters`. It asks the gateway to stop all
-of the user's clusters through a route only the hub may call: it authenticates with the
-gateway service's own hub API token (the `api_token` of the hub-managed service), which
-only the hub (root-only secrets dir) and the gateway process hold. Upstream's API lets
-no one, not even an admin, stop another user's clusters, so a route of our own is needed.
+The hub's `post_stop_hook` (below; hub/config sets it for every spawner) calls
+`stop_user_clusters`. It asks the gateway to stop all of the user's clusters through a
+route only the hub may call: it authenticates with the gateway service's own hub API
+token (the `api_token` of the hub-managed service), which only the hub (root-only
+secrets dir) and the gateway process hold. Upstream's API lets no one, not even an
+admin, stop another user's clusters, so a route of our own is needed.
 """
 
 from __future__ import annotations
@@ -56,3 +57,11 @@ async def stop_user_clusters(spawner: Any) -> None:
     stopped = json.loads(response.body or b"{}").get("clusters", [])
     if stopped:
         spawner.log.info("Stopping %d Dask cluster(s) of %s", len(stopped), name)
+
+
+async def post_stop_hook(spawner: Any) -> None:
+    """JupyterHub's `Spawner.post_stop_hook`: a stopped or culled server takes its clusters."""
+    try:
+        await stop_user_clusters(spawner)
+    except Exception:  # a stop must never fail because the gateway is away
+        spawner.log.exception("could not stop the Dask clusters of %s", spawner.user.name)

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypedDict
 
+from hub.quotas.api import dask_limits
 from hub.settings import Settings
 
 log = logging.getLogger("sdl.gateway")
@@ -61,8 +62,6 @@ def _quota_totals(username: str, groups: Iterable[str], settings: Settings) -> _
     """The totals the quota policy sets for this user (only the ones it sets)."""
     if not settings.quotas.enabled:
         return {}
-    from hub.quotas.api import dask_limits
-
     try:
         quota = dask_limits(settings, username, groups)
     except Exception:  # the quota database is away: the gateway's own defaults apply

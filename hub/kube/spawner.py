@@ -2,7 +2,7 @@
 object is built.
 
 Every spawn request, from the form or the REST API, goes through the same admission as
-in local mode (`hub.policy.admission.admit`: profile, fit, quota), once, in JupyterHub's
+in local mode (`hub.spawners.admission.admit`: profile, fit, quota), once, in JupyterHub's
 `apply_user_options` hook (before `start`, so the user sees a clear 400/403).
 `load_user_options`, which KubeSpawner calls first thing in `start`, applies the profile
 admitted for those very options, and admits them itself when the hook did not run (a
@@ -29,9 +29,10 @@ from traitlets import Any as AnyTrait
 from traitlets import Dict, Float, List, default
 
 from hub.kube.builders import PROFILE_TRAITS, kubespawner_profiles
-from hub.policy.admission import admit, admitted_profile, offered_profiles, requester_of
 from hub.policy.spawn import PROFILE_KEY, ProfileCatalog, Requester
 from hub.profiles import Profile, format_size, parse_size
+from hub.quotas.api import effective_for
+from hub.spawners.admission import admit, admitted_profile, offered_profiles, requester_of
 
 _VOLUME_TRAITS = ("volumes", "volume_mounts", "storage_capacity")
 
@@ -44,8 +45,6 @@ def home_capacity(quota_bytes: int | None, configured: str) -> str:
 
 def quota_home_storage(settings: Any, username: str, groups: Iterable[str]) -> int | None:
     """Blocking: the user's effective `home_storage` (bytes; None: unlimited or unset)."""
-    from hub.quotas.api import effective_for
-
     return effective_for(settings, username, groups).value("home_storage")
 
 

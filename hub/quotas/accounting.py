@@ -20,7 +20,9 @@ from urllib.parse import urlencode
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
+from hub.accounts import os_username
 from hub.policy.spawn import ProfileCatalog, Requester
+from hub.quotas.enforce import home_size
 from hub.quotas.store import QuotaStore, ServerSeen
 
 log = logging.getLogger("sdl.quotas")
@@ -119,15 +121,11 @@ async def poll_once(
 
 def home_of(data_dir: Path, username: str) -> Path:
     """Where the local spawner keeps `username`'s home (see SdlLocalSpawner.home)."""
-    from hub.spawners.accounts import os_username
-
     return data_dir / "homes" / os_username(username, "sdl-").removeprefix("sdl-")
 
 
 def scan_homes(store: QuotaStore, data_dir: Path, names: Sequence[str]) -> int:
     """Measure the homes that exist; blocking (run in a thread). Returns how many."""
-    from hub.quotas.enforce import home_size
-
     measured = 0
     for name in names:
         home = home_of(data_dir, name)

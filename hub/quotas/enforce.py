@@ -18,6 +18,7 @@ from tornado import web
 from traitlets import Bool, Dict, Integer, Unicode
 from traitlets.config import Config, LoggingConfigurable
 
+from hub.blocking import in_spawn_thread
 from hub.db.embedded import DatabaseError
 from hub.policy.quota import EffectivePolicy, parse_policy
 from hub.profiles import Profile
@@ -30,7 +31,6 @@ from hub.quotas.checks import (
     within_limits,
 )
 from hub.quotas.store import QuotaStore
-from hub.spawners.blocking import in_spawn_thread
 
 CLEANUP_MESSAGE_ENV = "SDL_CLEANUP_MESSAGE"
 

@@ -19,9 +19,9 @@ from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from tornado import web
 from traitlets import Bool, Integer, List, Unicode, default
 
+from hub.accounts import AccountError, ensure_user_account, os_username
+from hub.blocking import in_spawn_thread
 from hub.profiles import Profile, format_size
-from hub.spawners.accounts import AccountError, ensure_user_account, os_username
-from hub.spawners.blocking import in_spawn_thread
 from hub.spawners.gpu import GpuPool, GpusBusy, cuda_environment, machine_gpus
 from hub.spawners.limits import ResourceLimiter, server_cgroup_name
 from hub.spawners.odc import DatabasePlace, ensure_workspace_login, workspace_login_url

@@ -8,9 +8,9 @@ from typing import Any
 
 from traitlets import Dict, HasTraits, Unicode, default
 
-from hub.policy.admission import admit, offered_profiles, requester_of
 from hub.policy.spawn import PROFILE_KEY, ProfileCatalog
 from hub.profiles import Profile, load_profiles
+from hub.spawners.admission import admit, offered_profiles, requester_of
 from hub.spawners.form import render_profile_form
 
 

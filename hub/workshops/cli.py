@@ -17,6 +17,7 @@ import click
 import requests
 
 from hub.errors import SdlError
+from hub.runtime import read_runtime
 
 
 class Client:
@@ -61,8 +62,6 @@ def hub_url(url: str | None, data_dir: Path | None) -> str:
     if url:
         return url
     if data_dir:
-        from hub.runtime import read_runtime
-
         try:
             return read_runtime(Path(data_dir)).public_url
         except OSError:

@@ -11,7 +11,7 @@ import pytest
 from dask_gateway_server.backends.base import PublicException
 from dask_gateway_server.backends.db_base import DBBackendBase, JobStatus
 
-import hub.quotas.db
+import hub.gateway.ledger
 from hub.gateway.backend import SdlLocalBackend
 from hub.gateway.config import limits_provider
 from hub.gateway.limits import GIB
@@ -157,7 +157,7 @@ def test_segments_a_crashed_gateway_left_open_are_closed_at_their_last_write(
         UsageRecord("server", "sam", "", "small", 1.0, GIB, start, None, seen),  # the hub's
     ]
     store = types.SimpleNamespace(usage_records=lambda **_: rows)
-    monkeypatch.setattr(hub.quotas.db, "settings_store", lambda settings: store)
+    monkeypatch.setattr(hub.gateway.ledger, "settings_store", lambda settings: store)
     written: list[tuple[Any, ...]] = []
     b = SdlLocalBackend(
         run_as_os_users=False,
