@@ -35,8 +35,8 @@ from shapely.geometry import mapping
 from hub.data.convert import gdal_threads
 from hub.data.eo3 import EO3_SCHEMA, Prepared, ProductError, check_label, dataset_id
 from hub.data.s1_calibration import sigma0
-from hub.data.s1_grid import Sentinel1Grid
 from hub.data.s1_safe import Gcp, Polarisation, S1Product, read_product
+from hub.settings.sentinel1 import Sentinel1Grid
 
 #: The product of a scene's polarisations (an ODC product's datasets hold all its bands)
 PRODUCTS = {("VV", "VH"): "s1_grd_sigma0", ("HH", "HV"): "s1_grd_sigma0_hh"}

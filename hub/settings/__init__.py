@@ -29,6 +29,7 @@ from hub.settings.loader import (
     settings_from_dict,
 )
 from hub.settings.quotas import QuotaSettings
+from hub.settings.sentinel1 import Sentinel1Grid
 from hub.settings.templates import TemplateSettings
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "KubernetesSettings",
     "OidcSettings",
     "QuotaSettings",
+    "Sentinel1Grid",
     "Settings",
     "Strict",
     "SyncSettings",

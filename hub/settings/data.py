@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from hub.data.s1_grid import Sentinel1Grid
 from hub.settings.base import Strict
+from hub.settings.sentinel1 import Sentinel1Grid
 
 
 class DataSettings(Strict):

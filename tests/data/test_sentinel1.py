@@ -13,9 +13,9 @@ from pyproj import Transformer
 from hub import eo
 from hub.data.index import add
 from hub.data.s1_calibration import sigma0
-from hub.data.s1_grid import Sentinel1Grid
 from hub.data.s1_ingest import geocode, read_s1, target_geobox
 from hub.data.s1_safe import read_product
+from hub.settings.sentinel1 import Sentinel1Grid
 from tests.support import s1_products as real
 
 LULEA = {"lon": (22.11, 22.19), "lat": (65.565, 65.595)}

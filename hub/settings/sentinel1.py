@@ -1,15 +1,14 @@
-"""`data.sentinel1`: the map grid Sentinel-1 GRD scenes are geocoded to at ingest."""
+"""The `data.sentinel1` section: the map grid Sentinel-1 GRD scenes are geocoded to at ingest."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from hub.settings.base import Strict
 
 
-class Sentinel1Grid(BaseModel):
+class Sentinel1Grid(Strict):
     """Target grid of Sentinel-1 GRD ingest (sigma0 is geocoded onto it, then indexed)."""
-
-    # as hub.settings.base.Strict, not imported: hub.settings imports this module
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     crs: str = Field(
         "EPSG:3006",
@@ -27,6 +26,7 @@ class Sentinel1Grid(BaseModel):
     @field_validator("crs")
     @classmethod
     def _known_crs(cls, value: str) -> str:
+        # pyproj is heavy and only needed when a settings file names a CRS
         from pyproj import CRS
         from pyproj.exceptions import CRSError
 
