@@ -13,11 +13,11 @@ import pytest
 import sqlalchemy as sa
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 
-from hub.errors import Forbidden, NotFound
+from hub.errors import Forbidden, NotFound, SdlError
 from hub.netutil import free_port
 from hub.service.handlers import JsonHandler, PageHandler
 from hub.service.html import e, page_shell
-from hub.service.startup import service_app
+from hub.service.startup import ServiceEnv, service_app
 
 PREFIX = "/services/kit/"
 HOSTILE = "<script>alert('x')</script>"
@@ -116,3 +116,15 @@ def test_a_refused_page_escapes_the_message(kit) -> None:
 def test_health_answers_without_a_login(kit) -> None:
     response = fetch(kit, "health")
     assert response.code == 200 and json.loads(response.body) == {"ok": True}
+
+
+def test_the_service_environment_as_the_hub_sets_it() -> None:
+    env = {
+        "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{free_port()}",
+        "JUPYTERHUB_BASE_URL": "/lab/",
+    }
+    service = ServiceEnv.read("kit", env)
+    assert service.prefix == PREFIX and service.hub_home == "/lab/hub/home"
+    assert service.where() == env["JUPYTERHUB_SERVICE_URL"] + PREFIX
+    with pytest.raises(SdlError, match="JUPYTERHUB_SERVICE_URL is not set: the hub starts the kit"):
+        ServiceEnv.read("kit", {})

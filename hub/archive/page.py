@@ -7,9 +7,10 @@ draws them on the bundled Nordic outline (web tiles only when a tile URL is conf
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 from urllib.parse import urlencode
+
+from hub.service.html import e, page_shell
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5rem 2rem;color:#222}
@@ -69,10 +70,6 @@ SCRIPT = """
 """
 
 
-def _e(value: Any) -> str:
-    return escape("" if value is None else str(value))
-
-
 def satellite(name: str) -> str:
     """sentinel-2b -> S2B"""
     return name.replace("sentinel-", "S").upper()
@@ -96,29 +93,30 @@ def status_page(
         if rows
         else "<p id='tiles'>No products in this time range.</p>"
     )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        "<title>Archive status</title>"
-        f"<link rel='stylesheet' href='{_e(prefix)}static/leaflet.css'>"
-        f"<style>{STYLE}</style></head><body>"
-        f"<nav><a href='{_e(hub_home)}'>Hub home</a></nav>"
-        "<h1>The archive's Sentinel-2 tiles</h1>"
-        + (f"<p class='bad'>{_e(error)}</p>" if error else "")
-        + f"<form method='get' action='{_e(prefix)}'>"
-        f"<label>From <input type='date' name='from' value='{_e(status.get('from'))}'></label> "
-        f"<label>to <input type='date' name='to' value='{_e(status.get('to'))}'></label> "
+    body = (
+        (f"<p class='bad'>{e(error)}</p>" if error else "")
+        + f"<form method='get' action='{e(prefix)}'>"
+        f"<label>From <input type='date' name='from' value='{e(status.get('from'))}'></label> "
+        f"<label>to <input type='date' name='to' value='{e(status.get('to'))}'></label> "
         "<button type='submit'>Show</button> "
-        f"<a href='{_e(prefix)}'>all dates</a></form>"
+        f"<a href='{e(prefix)}'>all dates</a></form>"
         f"<p><span class='legend' style='background:#ffd400'></span>{len(status['features'])} "
         f"tiles, {status['products']} products held"
         f"<span class='legend' style='background:#1a7f37'></span>expected next passes "
-        f"(after {_e(status['now'][:16].replace('T', ' '))} UTC)</p>"
-        f"<div id='map' data-api='{_e(api)}' data-outline='{_e(prefix)}static/nordic.geojson'"
-        f" data-tiles='{_e(tile_url)}' data-xsrf='{_e(xsrf)}'></div>"
-        f"<p class='note' id='assumption'>{_e(status['assumption'])}</p>"
+        f"(after {e(status['now'][:16].replace('T', ' '))} UTC)</p>"
+        f"<div id='map' data-api='{e(api)}' data-outline='{e(prefix)}static/nordic.geojson'"
+        f" data-tiles='{e(tile_url)}' data-xsrf='{e(xsrf)}'></div>"
+        f"<p class='note' id='assumption'>{e(status['assumption'])}</p>"
         f"{table}"
-        f"<script src='{_e(prefix)}static/leaflet.js'></script><script>{SCRIPT}</script>"
-        "</body></html>"
+        f"<script src='{e(prefix)}static/leaflet.js'></script><script>{SCRIPT}</script>"
+    )
+    return page_shell(
+        "Archive status",
+        body,
+        style=STYLE,
+        nav=[(hub_home, "Hub home")],
+        heading="The archive's Sentinel-2 tiles",
+        head=f"<link rel='stylesheet' href='{e(prefix)}static/leaflet.css'>",
     )
 
 
@@ -126,16 +124,16 @@ def _row(p: dict[str, Any]) -> str:
     levels = ", ".join(f"{n} {level}" for level, n in p["levels"].items())
     clouds = f"{_percent(p['cloud_mean'])} / {_percent(p['cloud_last'])}"
     passes = "<br>".join(
-        f"{_e(n['time'][:16].replace('T', ' '))} {_e(satellite(n['platform']))} "
+        f"{e(n['time'][:16].replace('T', ' '))} {e(satellite(n['platform']))} "
         f"R{int(n['relative_orbit']):03d}"
         for n in p["next_passes"]
     )
     return (
-        f"<tr id='tile-{_e(p['tile'])}'><td>{_e(p['tile'])}</td>"
-        f"<td>{p['products']} ({_e(levels)})</td><td>{_e(p['first'][:10])}</td>"
-        f"<td>{_e(p['latest'][:10])}</td><td>{_e(clouds)}</td>"
-        f"<td>{_e(', '.join(satellite(s) for s in p['platforms']))}</td>"
-        f"<td>{_e(', '.join(str(o) for o in p['relative_orbits']))}</td>"
+        f"<tr id='tile-{e(p['tile'])}'><td>{e(p['tile'])}</td>"
+        f"<td>{p['products']} ({e(levels)})</td><td>{e(p['first'][:10])}</td>"
+        f"<td>{e(p['latest'][:10])}</td><td>{e(clouds)}</td>"
+        f"<td>{e(', '.join(satellite(s) for s in p['platforms']))}</td>"
+        f"<td>{e(', '.join(str(o) for o in p['relative_orbits']))}</td>"
         f"<td class='next'>{passes or 'unknown (no relative orbit)'}</td></tr>"
     )
 

@@ -23,6 +23,7 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 
 from hub.db.wait import when_database_ready
+from hub.errors import SdlError
 from hub.secrets import SecretStore
 from hub.service.handlers import HealthHandler
 
@@ -47,7 +48,10 @@ class ServiceEnv:
         env = os.environ if environ is None else environ
         url = env.get("JUPYTERHUB_SERVICE_URL", default_url)
         if not url:
-            raise KeyError("JUPYTERHUB_SERVICE_URL: the hub starts this service and sets it")
+            raise SdlError(
+                f"JUPYTERHUB_SERVICE_URL is not set: the hub starts the {name} service and "
+                "sets it (see hub.config for the service's definition)"
+            )
         return cls(
             name=name,
             prefix=env.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{name}/"),
