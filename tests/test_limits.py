@@ -123,19 +123,19 @@ def test_report_lines_put_enforced_first() -> None:
 
 def test_noop_limiter_enforces_nothing_and_says_why() -> None:
     noop = NoopLimiter("sdl", reason="the hub does not run as root")
-    report = noop.prepare("alice", **PROFILE, gpus=1)
+    report = noop.prepare("alice", **PROFILE)
     assert report.enforced == []
     lines = report.lines()
     for what in ("memory limit 64Mi", "swap limit", "CPU limit 0.2", "process limit 4096"):
         assert f"{what}: not enforced (the hub does not run as root)" in lines
-    assert any("no GPU on this machine" in line for line in lines)
+    assert not any("GPU" in line for line in lines)  # the GPU pool's to say, not a cgroup's
     assert any(line.startswith("CPU guarantee 0.1: not reserved") for line in lines)
     assert all(": not " in line or "ineffective" in line for line in lines)
     noop.attach_self("alice")
     noop.remove("alice")
     assert noop.usage("alice") == {}
     with pytest.raises(ValueError):
-        noop.prepare("../etc", **PROFILE, gpus=0)
+        noop.prepare("../etc", **PROFILE)
 
 
 def test_unwritable_hierarchy_gives_a_reason() -> None:
@@ -175,7 +175,7 @@ def test_detect_as_non_root_is_a_noop(parent: str) -> None:
 
 
 def test_memory_limit_stops_a_greedy_process(limiter: CgroupLimiter) -> None:
-    report = limiter.prepare("greedy", **PROFILE, gpus=0)
+    report = limiter.prepare("greedy", **PROFILE)
     print("\n".join(report.lines()))
     assert report.enforces("memory limit 64Mi")
     swap = Path("/proc/meminfo").read_text().split("SwapTotal:")[1].split()[0]
@@ -194,7 +194,7 @@ def test_memory_limit_stops_a_greedy_process(limiter: CgroupLimiter) -> None:
 
 
 def test_cpu_limit_throttles_a_busy_process(limiter: CgroupLimiter) -> None:
-    assert limiter.prepare("busy", **PROFILE, gpus=0).enforces("CPU limit 0.2")
+    assert limiter.prepare("busy", **PROFILE).enforces("CPU limit 0.2")
     start = time.monotonic()
     busy = _python(
         "import time\nt = time.time()\nwhile time.time() - t < 1.5: pass", limiter, "busy"
@@ -208,7 +208,7 @@ def test_cpu_limit_throttles_a_busy_process(limiter: CgroupLimiter) -> None:
 
 def test_pids_limit_stops_a_thread_storm(parent: str, limiter: CgroupLimiter) -> None:
     small = ResourceLimiter.detect(parent, pids_max=16)
-    assert small.prepare("storm", **PROFILE, gpus=0).enforces("process limit 16")
+    assert small.prepare("storm", **PROFILE).enforces("process limit 16")
     code = (
         "import threading, time\n"
         "for _ in range(64): threading.Thread(target=time.sleep, args=(5,), daemon=True).start()"
@@ -220,7 +220,7 @@ def test_pids_limit_stops_a_thread_storm(parent: str, limiter: CgroupLimiter) ->
 
 
 def test_remove_kills_leftovers_and_deletes_the_group(limiter: CgroupLimiter) -> None:
-    limiter.prepare("leftover", **PROFILE, gpus=0)
+    limiter.prepare("leftover", **PROFILE)
     shell = subprocess.Popen(
         ["sh", "-c", "sleep 60 & sleep 60"], preexec_fn=lambda: limiter.attach_self("leftover")
     )
@@ -237,7 +237,7 @@ def test_remove_kills_leftovers_and_deletes_the_group(limiter: CgroupLimiter) ->
 
 
 def test_attach_needs_a_child_and_a_prepared_group(limiter: CgroupLimiter) -> None:
-    limiter.prepare("guarded", **PROFILE, gpus=0)
+    limiter.prepare("guarded", **PROFILE)
     with pytest.raises(RuntimeError, match="preexec_fn"):
         limiter.attach_self("guarded")  # in the hub itself: refused
     with pytest.raises(subprocess.SubprocessError):  # never start a server without its group
@@ -254,7 +254,7 @@ def test_cgroup2_paths_on_a_hybrid_machine(parent: str) -> None:
         pytest.skip("the unified hierarchy has controllers here; detect() covers it")
     v2 = CgroupV2Limiter(parent, root=str(unified))
     assert v2.setup_parent() == ""
-    report = v2.prepare("hybrid", **PROFILE, gpus=0)
+    report = v2.prepare("hybrid", **PROFILE)
     assert report.enforced == []
     assert any(
         s.startswith("memory limit 64Mi: not enforced (the memory controller")
@@ -270,7 +270,7 @@ def test_cgroup2_paths_on_a_hybrid_machine(parent: str) -> None:
 def test_the_parent_weighs_the_sum_of_its_servers_guarantees(limiter: CgroupLimiter) -> None:
     file, default, _ = limiter.weight_file
     parent = Path(limiter.mounts["cpu"]) / limiter.parent
-    sizes = {"cpu_limit": 1.0, "mem_limit": 2**30, "mem_guarantee": 0, "gpus": 0}
+    sizes = {"cpu_limit": 1.0, "mem_limit": 2**30, "mem_guarantee": 0}
     limiter.prepare("one", cpu_guarantee=2, **sizes)
     limiter.prepare("two", cpu_guarantee=3, **sizes)
     per_cpu = default  # v1: 1024 shares per CPU; v2: 100 weight per CPU

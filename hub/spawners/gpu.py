@@ -36,7 +36,8 @@ def machine_gpus() -> list[str]:
 
     UUIDs where `nvidia-smi` answers: they name a device whatever order CUDA counts in.
     Else the device files' numbers, which `CUDA_DEVICE_ORDER=PCI_BUS_ID` (set with them)
-    makes CUDA count in the same order as the driver does.
+    makes CUDA count in the same order as the driver does. The one place that finds
+    GPUs: an AMD GPU (/dev/kfd) is not one here, as servers are given GPUs through CUDA.
     """
     smi = shutil.which("nvidia-smi")
     if smi:

@@ -104,13 +104,12 @@ class ResourceLimiter:
         mem_limit: int,
         cpu_guarantee: float,
         mem_guarantee: int,
-        gpus: int,
     ) -> LimitReport:
         """Report every requested limit as not enforced, with the reason."""
         check_name(name)
         plan = plan_settings(1, cpu_limit, mem_limit, cpu_guarantee, self.pids_max)
         gaps = [f"{s.what}: not enforced ({self.reason})" for s in plan if s.what]
-        gaps += common_gaps(cpu_limit, mem_limit, cpu_guarantee, mem_guarantee, gpus)
+        gaps += common_gaps(cpu_limit, mem_limit, cpu_guarantee, mem_guarantee)
         return LimitReport(enforced=[], not_enforced=gaps)
 
     def attach_self(self, name: str) -> None:
@@ -179,7 +178,6 @@ class CgroupLimiter(ResourceLimiter):
         mem_limit: int,
         cpu_guarantee: float,
         mem_guarantee: int,
-        gpus: int,
     ) -> LimitReport:
         """Create the group(s) and write the limits, before any process joins."""
         self._owner_pid = os.getpid()  # the process that will fork the server
@@ -208,7 +206,7 @@ class CgroupLimiter(ResourceLimiter):
                 enforced.append(f"{s.what}: enforced (cgroup v{self.version} {s.file} = {s.value})")
             elif s.what:
                 gaps.append(f"{s.what}: not enforced ({problem})")
-        gaps += common_gaps(cpu_limit, mem_limit, cpu_guarantee, mem_guarantee, gpus)
+        gaps += common_gaps(cpu_limit, mem_limit, cpu_guarantee, mem_guarantee)
         self._attach[name] = tuple(os.fsencode(p / "cgroup.procs") for p in sorted(joinable))
         self.balance_parent()
         return LimitReport(enforced=enforced, not_enforced=gaps)
