@@ -29,9 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from hub.data.s1_grid import Sentinel1Grid  # noqa: E402
 from hub.data.s1_ingest import COG_OPTIONS, read_s1, target_geobox  # noqa: E402
 from hub.data.s1_safe import read_product  # noqa: E402
+from hub.settings.sentinel1 import Sentinel1Grid  # noqa: E402
 from tests.support.s1_products import IW, files_of, rebuild  # noqa: E402
 
 

@@ -1,4 +1,5 @@
-"""STAC Items of Sentinel-2 with COG assets (Element84 earth-search / CDSE style) -> eo3.
+"""STAC Items of Sentinel-2 with COG assets (Element84 earth-search / CDSE style) -> eo3;
+Sentinel-1 RTC items go to `s1_stac`.
 
 Assets are matched to bands by key: ESA names (B04, B04_10m), common names (red, nir08)
 or our aliases; JP2 duplicates (`red-jp2`) and non-raster assets are ignored. Grids
@@ -55,6 +56,10 @@ def read_stac(path: Path) -> Prepared:
         raise ProductError(f"{path}: not a STAC Item (type Feature with stac_version)")
     props = item.get("properties") or {}
     platform = str(props.get("platform", "")).lower()
+    if platform.startswith("sentinel-1"):  # analysis-ready RTC backscatter
+        from hub.data.s1_stac import read_s1_rtc
+
+        return read_s1_rtc(path, item)
     if not platform.startswith("sentinel-2"):
         raise ProductError(f"{path}: not a Sentinel-2 item (platform {platform or 'missing'})")
     level = item_level(item, path)

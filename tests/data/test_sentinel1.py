@@ -160,3 +160,65 @@ def test_cross_mission_errors(dc) -> None:
         eo.load(mission="sentinel-1", level="L2A", **LULEA, dc=dc)
     with pytest.raises(eo.QueryError, match="mask_clouds needs"):
         eo.load(mission="sentinel-1", **LULEA, mask_clouds=True, dc=dc)
+
+
+def _rtc_item(tmp_path: Path, drop: str | None = None) -> Path:
+    """The real RTC item with its COG assets rebuilt locally on the grid it declares."""
+    import json
+
+    import rasterio
+    from rasterio.transform import Affine
+
+    item = json.loads(real.RTC.read_text())
+    props = item["properties"]
+    rows, cols = props["proj:shape"]
+    field = np.linspace(0.01, 0.3, cols, dtype=np.float32)[None, :].repeat(rows, axis=0)
+    for key in list(item["assets"]):
+        if key == drop:
+            del item["assets"][key]
+            continue
+        target = tmp_path / f"{key}.tif"
+        profile = {
+            "driver": "GTiff",
+            "width": cols,
+            "height": rows,
+            "count": 1,
+            "dtype": "float32",
+            "crs": f"EPSG:{props['proj:epsg']}",
+            "transform": Affine(*props["proj:transform"][:6]),
+            "tiled": True,
+            "compress": "deflate",
+        }
+        with rasterio.open(target, "w", **profile) as dst:
+            dst.write(field, 1)
+        item["assets"][key]["href"] = target.name
+    path = tmp_path / real.RTC.name
+    path.write_text(json.dumps(item))
+    return path
+
+
+def test_rtc_stac_items_index_as_published(settings, tmp_path: Path, row_counts, dc) -> None:
+    before = row_counts()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (outcome,) = add([_rtc_item(broken, drop="gamma0_vh")], settings).outcomes
+    assert outcome.status == "rejected" and "lacks asset(s) for VH" in outcome.reason
+    assert row_counts() == before
+    result = add([_rtc_item(tmp_path)], settings)
+    assert result.ok, [o.reason for o in result.outcomes]
+    assert row_counts()[0] == before[0] + 1
+    (found,) = dc.find_datasets(product="s1_rtc")
+    props = found.metadata_doc["properties"]
+    assert props["sdl:terrain_corrected"] is True and props["sat:relative_orbit"] == 121
+    assert props["sat:orbit_state"] == "ascending" and props["odc:region_code"] == "17RMJ"
+    rtc = eo.load(
+        mission="sentinel-1",
+        level="RTC",
+        lon=(-81.9, -81.8),
+        lat=(25.5, 25.6),
+        crs="EPSG:32617",
+        resolution=20,
+        dc=dc,
+        dask_chunks=None,
+    )
+    assert set(rtc.data_vars) == {"VV", "VH"} and float(rtc.VV.max()) <= 0.3 + 1e-6

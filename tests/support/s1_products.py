@@ -22,6 +22,7 @@ from rasterio.control import GroundControlPoint
 REAL = Path(__file__).parents[1] / "data" / "real" / "sentinel-1"
 IW = REAL / "S1A_IW_GRDH_1SDV_20210809T173953_20210809T174018_039156_049F13_6FF8.zip"
 EW = REAL / "S1A_EW_GRDM_1SDH_20221130T014342_20221130T014446_046117_058549_BB15.zip"
+RTC = REAL / "rtc" / "S1A_20200103_17RMJ_ASC.json"  # AWS Sentinel-1 RTC (Indigo), gamma0 COGs
 STRIPMAP = REAL / "S1C_S4_GRDH_1SDH_20250118T171404_20250118T171421_000638_000538_4B8B.zip"
 
 SAFE = "{http://www.esa.int/safe/sentinel-1.0}"
