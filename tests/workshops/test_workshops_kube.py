@@ -175,3 +175,41 @@ def test_kubernetes_hand_out_records_and_writes_into_no_home(pull_manager) -> No
     assert not (m.settings.data_dir / "homes").exists()
     with pytest.raises(Conflict, match="not available on Kubernetes"):
         asyncio.run(m.reset(Actor("paula"), "k8s-lab", "paula", "a.ipynb"))
+
+
+def test_the_manager_queries_its_store_off_the_event_loop(pull_manager) -> None:
+    """The service serves every user from one event loop: no statement of the store's may
+    run on it (SQLAlchemy's own event names the thread of each statement)."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from hub.workshops.actors import Actor
+    from hub.workshops.model import parse_spec
+    from tests.workshops.helpers import make_zip
+
+    m = pull_manager
+    m.store.create(
+        parse_spec({"name": "off-loop", "starts_at": "+0m", "ends_at": "+2h"}), "iris", None
+    )
+    m.store.add_participants("off-loop", ["paula"], "name")
+    threads: list[bool] = []  # True: the statement ran on the loop's (main) thread
+
+    def seen(*_: object) -> None:
+        threads.append(threading.current_thread() is threading.main_thread())
+
+    iris = Actor("iris", instructor=True)
+
+    async def flow() -> None:
+        await m.upload(iris, "off-loop", make_zip({"a.ipynb": "{}"}), [])
+        await m.handout(iris, "off-loop")
+        assert [w.name for w in await m.listing(iris)] == ["off-loop"]
+        assert (await m.status(iris, "off-loop"))["participants"][0]["username"] == "paula"
+        assert [w["workshop"]["name"] for w in await m.mine("paula")] == ["off-loop"]
+
+    sa.event.listen(m.store.engine, "before_cursor_execute", seen)
+    try:
+        asyncio.run(flow())
+    finally:
+        sa.event.remove(m.store.engine, "before_cursor_execute", seen)
+    assert threads and not any(threads), f"{sum(threads)} of {len(threads)} on the loop"
