@@ -33,6 +33,7 @@ from hub.paths import PACKAGE_DIR
 from hub.profiles import load_profiles
 from hub.runtime import Runtime, write_runtime
 from hub.settings import MIN_USER_PASSWORD, Settings
+from hub.spawners.home_fs import unmount_homes
 from hub.spawners.limits import remove_instance_groups
 from hub.supervise import Restart, RouteKeeper
 
@@ -71,6 +72,7 @@ class Platform:
         self.children.clear()
         reap_user_servers(self.settings)
         remove_instance_groups(self.settings.data_dir)
+        unmount_homes(self.settings.data_dir)  # their images stay, for the next start
 
 
 #: Folders only the platform may enter: the hub's state and the logs.

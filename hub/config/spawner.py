@@ -32,6 +32,7 @@ def apply_local_spawner(ctx: HubContext, c: Config) -> None:
     c.SdlLocalSpawner.odc_admin_url = settings.database.url
     c.SdlLocalSpawner.odc_connection_limit = settings.database.user_connection_limit
     c.SdlLocalSpawner.db_login_key = ctx.secrets["db_login_key"]
+    c.SdlLocalSpawner.home_filesystem = settings.quotas.home_filesystem
     c.Spawner.post_stop_hook = post_stop_hook
     c.Spawner.start_timeout = settings.hub.spawn_timeout
     c.Spawner.http_timeout = settings.hub.spawn_timeout

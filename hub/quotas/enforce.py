@@ -166,6 +166,8 @@ async def check_spawn(spawner: Any, profile: Profile) -> None:
     if decision.cleanup:
         spawner.log.warning("[%s] %s", user.name, decision.message)
     set_cleanup_mode(spawner, decision)
+    if hasattr(spawner, "home_limit"):  # the local spawner makes the limit hard
+        spawner.home_limit = policy.value("home_storage")
 
 
 async def quota_offer(spawner: Any, profiles: list[Profile]) -> list[Profile]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from hub.policy.quota import Policy
@@ -39,6 +41,14 @@ class QuotaSettings(Strict):
         300,
         ge=1,
         description="Seconds between measurements of home sizes (local mode).",
+    )
+    home_filesystem: Literal["auto", "folder"] = Field(
+        "auto",
+        description="Local mode: `auto` gives a home with a `home_storage` limit a file "
+        "system of its own of that size (an ext4 image in <data dir>/home-images, "
+        "loop-mounted), so the limit holds while the server runs and no user can fill the "
+        "platform's disk; used where the platform runs as root and can loop-mount. "
+        "`folder`: homes stay folders and the limit is checked at spawn only.",
     )
     exempt_admins: bool = Field(
         True, description="Hub admins are not limited by quotas (they are still shown)."

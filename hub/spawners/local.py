@@ -23,6 +23,7 @@ from hub.accounts import AccountError, ensure_user_account, os_username
 from hub.blocking import in_spawn_thread
 from hub.profiles import Profile, format_size
 from hub.spawners.gpu import GpuPool, GpusBusy, cuda_environment, machine_gpus
+from hub.spawners.home_fs import HomeFilesystemError, can_mount_images, ensure_home_filesystem
 from hub.spawners.limits import ResourceLimiter, server_cgroup_name
 from hub.spawners.odc import DatabasePlace, ensure_workspace_login, workspace_login_url
 from hub.spawners.options import ProfileAwareMixin, profile_form
@@ -89,6 +90,14 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
     db_login_key = Unicode(
         config=True, help="Secret from which each user's database password is derived."
     )
+    home_filesystem = Unicode(
+        "auto",
+        config=True,
+        help="""`auto`: a home with a `home_storage` limit gets a file system of its own of
+        that size (an ext4 image in <data_dir>/home-images, loop-mounted on the home),
+        where the hub runs as root and can loop-mount. `folder`: the limit is checked at
+        spawn only (settings quotas.home_filesystem).""",
+    )
     gpu_devices = List(
         Unicode(),
         config=True,
@@ -110,6 +119,7 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
         return profile_form
 
     spawn_log: list[str]
+    home_limit: int | None = None  # bytes, set by the quota check of this spawn
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -195,6 +205,35 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
             os.chown(home, account.pw_uid, account.pw_gid)
         home.chmod(0o700)
 
+    async def _limit_home(self) -> None:
+        """The quota's home limit as a file system of its own, or the spawn log says
+        it is checked at spawn only (and why)."""
+        limit, self.home_limit = self.home_limit, None  # this spawn's, never a stale one
+        if not limit:
+            return
+        why_not = "quotas.home_filesystem is `folder`"
+        if self.home_filesystem == "auto":
+            why_not = "" if self.run_as_os_users else "servers do not run as their own users"
+            why_not = why_not or await in_spawn_thread(can_mount_images)
+        if why_not:
+            self.note(f"home limit: checked at spawn only, not while the server runs ({why_not})")
+            return
+        account = self._account()
+        try:
+            done = await in_spawn_thread(
+                ensure_home_filesystem,
+                Path(self.data_dir),
+                self.home,
+                int(limit),
+                account.pw_uid,
+                account.pw_gid,
+            )
+        except HomeFilesystemError as exc:
+            self.log.error("[%s] home file system: %s", self.user.name, exc)
+            self.note(f"home limit: checked at spawn only ({exc})")
+            return
+        self.note(done.message)
+
     def _account(self) -> pwd.struct_passwd:
         """This user's own OS account, or a refusal that says why (never another's)."""
         try:
@@ -258,6 +297,7 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
                 await in_spawn_thread(self._account)  # useradd: not on the event loop
             # a few system calls: inline, since a thread may queue behind other spawns'
             self._prepare_home()
+            await self._limit_home()
         with timed(self.hook_seconds, "limits"):
             self.apply_limits()
         self._odc_env = self._odc_environment()
