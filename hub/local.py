@@ -32,7 +32,7 @@ from hub.ossetup import make_traversable, private_file
 from hub.paths import PACKAGE_DIR
 from hub.profiles import load_profiles
 from hub.runtime import Runtime, write_runtime
-from hub.settings import MIN_USER_PASSWORD, Settings
+from hub.settings import CONFIG_ENV, MIN_USER_PASSWORD, Settings
 from hub.spawners.home_fs import unmount_homes
 from hub.spawners.limits import remove_instance_groups
 from hub.supervise import Restart, RouteKeeper
@@ -269,10 +269,29 @@ def start_platform(
         restart_hub = Restart(start_hub, hub_answers)
         platform.children.append(Child("JupyterHub", start_hub(), _terminate(15), restart_hub))
         wait_healthy(platform, logs / "hub.log", timeout=120, log_start=log_start)
+        if settings.sync.schedule:  # opt-in: `sdl data sync` on a cron line
+            platform.children.append(sync_schedule_child(settings, runtime, env, say))
     except BaseException:
         platform.stop(say)
         raise
     return platform
+
+
+def sync_schedule_child(
+    settings: Settings, runtime: Runtime, env: dict[str, str], say: Say
+) -> Child:
+    """The runner of scheduled syncs (hub.data.sync_schedule), supervised like the parts;
+    its runs inherit SDL_CONFIG / SDL_DATA_DIR, so they sync this platform."""
+    from hub.data.sync_schedule import RUNNER_COMMAND, STOP_GRACE_S
+
+    log = settings.data_dir / "logs" / "sync.log"
+    run_env = {**env, CONFIG_ENV: runtime.config_file} if runtime.config_file else env
+
+    def start() -> subprocess.Popen[bytes]:
+        return _spawn(list(RUNNER_COMMAND), log, run_env, settings.data_dir)
+
+    say(f"scheduled sync: {settings.sync.schedule} (UTC); runs logged in {log}")
+    return Child("sync schedule", start(), _terminate(STOP_GRACE_S + 5), Restart(start))
 
 
 def chosen_gateway_ports(settings: Settings) -> dict[str, int]:
