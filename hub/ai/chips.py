@@ -44,6 +44,12 @@ class ChipSpec:
     mission: str = "sentinel-2"
     level: str = "L2A"
     mask_clouds: bool = True
+    block: int = 0  # pixels per Dask chunk side, a multiple of size (0: about 512)
+
+    @property
+    def block_px(self) -> int:
+        """Chips are read a block at a time: each band file is decoded once per block."""
+        return self.block or self.size * max(1, 512 // self.size)
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,14 @@ class ChipDataset:
         if not labelled:
             raise LabelError(f"{labels.source}: no chip of {size} px holds a labelled pixel")
         self.items = [Item(t, r, c) for t in range(len(self.times)) for r, c in labelled]
+        if spec.block_px % size:
+            raise ChipError(f"block={spec.block} must be a multiple of the chip size {size}")
         self._graph, self._names = _chip_graph(data, spec.bands)
+        self._last: tuple[tuple[int, int, int], np.ndarray] | None = None  # block in memory
+        per_block = spec.block_px // size
+        self._members: dict[tuple[int, int, int], list[int]] = {}
+        for n, i in enumerate(self.items):
+            self._members.setdefault((i.time, i.row // per_block, i.col // per_block), []).append(n)
         self.cache = (
             ChipCache(cache, self.key(), len(self.items), len(spec.bands), size)
             if cache is not None
@@ -116,21 +129,44 @@ class ChipDataset:
 
     # -- reading -----------------------------------------------------------------------
     def read(self, index: int) -> np.ndarray:
-        """Chip `index` as reflectance (bands, size, size), NaN where masked: cache first."""
+        """Chip `index` as reflectance (bands, size, size), NaN where masked: cache first.
+
+        A chip not cached yet is read with the rest of its block (every chip of that block
+        and time slice goes into the cache at once): one decode of each band file per
+        block instead of one per chip.
+        """
         if self.cache is not None and (hit := self.cache.get(index)) is not None:
             return hit
+        item = self.items[index]
+        per_block = self.spec.block_px // self.spec.size
+        where = (item.time, item.row // per_block, item.col // per_block)
+        if self._last is None or self._last[0] != where:
+            self._last = (where, self._read_block(*where))
+        block = self._last[1]
+        if self.cache is not None:
+            for other in self._block_members(where):
+                if self.cache.get(other) is None:
+                    self.cache.put(other, self._cut(block, other))
+        return self._cut(block, index)
+
+    def _read_block(self, time: int, block_row: int, block_col: int) -> np.ndarray:
         from dask.optimization import cull
         from dask.threaded import get
 
-        item = self.items[index]
-        keys = [(name, item.time, item.row, item.col) for name in self._names]
-        # the chip's own tasks only, on threads (not a Dask Gateway client a notebook may
-        # hold: one chip is a small job)
+        keys = [(name, time, block_row, block_col) for name in self._names]
+        # only this block's tasks, on threads (not a Dask Gateway client a notebook may
+        # hold: a block is a small job)
         needed, _ = cull(self._graph, keys)  # type: ignore[no-untyped-call]
-        chip = np.stack([block[0] for block in get(needed, keys)]).astype("float32")
-        if self.cache is not None:
-            self.cache.put(index, chip)
-        return chip
+        return np.stack([part[0] for part in get(needed, keys)]).astype("float32")
+
+    def _block_members(self, where: tuple[int, int, int]) -> list[int]:
+        return self._members.get(where, [])
+
+    def _cut(self, block: np.ndarray, index: int) -> np.ndarray:
+        item, size = self.items[index], self.spec.size
+        per_block = self.spec.block_px // size
+        y0, x0 = (item.row % per_block) * size, (item.col % per_block) * size
+        return block[:, y0 : y0 + size, x0 : x0 + size].copy()
 
     def fill_cache(self, indices: Iterable[int] | None = None) -> int:
         """Read every chip not cached yet (the cold epoch, without training); returns count."""
@@ -212,7 +248,7 @@ class ChipDataset:
 
 
 def _chip_graph(data: xr.Dataset, bands: Sequence[str]) -> tuple[dict[Any, Any], list[str]]:
-    """The load's task graph, optimised once; block (t, row, col) of each band is a chip.
+    """The load's task graph, optimised once; chunk (t, row, col) of a band is a block.
 
     Optimising the whole graph for every chip would cost more than reading the chip.
     """
@@ -241,6 +277,7 @@ def chips(
     lat: tuple[float, float] | None = None,
     cache: str | Path | None = None,
     min_labelled: int = 1,
+    block: int = 0,
     dc: Datacube | None = None,
 ) -> ChipDataset:
     """Labelled chips over the labels' area (or lon/lat) and time, lazily from the index."""
@@ -250,7 +287,7 @@ def chips(
         west, south, east, north = labels.bounds_lonlat()
         lon, lat = (west, east), (south, north)
     times = (time, time) if isinstance(time, str) else time
-    spec = ChipSpec(tuple(bands), size, resolution, crs, times, mission, level, mask_clouds)
+    spec = ChipSpec(tuple(bands), size, resolution, crs, times, mission, level, mask_clouds, block)
     try:
         data = eo.load(
             lon=lon,
@@ -263,7 +300,7 @@ def chips(
             resolution=resolution,
             mask_clouds=mask_clouds,
             reflectance=True,
-            dask_chunks={"time": 1, "x": size, "y": size},
+            dask_chunks={"time": 1, "x": spec.block_px, "y": spec.block_px},
             dc=dc,
         )
     except eo.QueryError as error:

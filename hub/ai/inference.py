@@ -101,7 +101,6 @@ def predict_area(
     """Predict every pixel of the area (EPSG:3006) and write a COG with provenance tags."""
     import dask.array as da
     import odc.geo.xr  # noqa: F401  (the .odc accessor)
-    import xarray as xr
 
     from hub import eo
 
@@ -127,14 +126,36 @@ def predict_area(
         values = client.compute(classes).result()
     else:
         values = classes.compute(scheduler="threads")
-    geobox = data.odc.geobox
-    result = xr.DataArray(values, dims=("y", "x"), coords={"y": data.y, "x": data.x})
-    result = result.odc.assign_crs(geobox.crs)
     path = Path(out).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tags = provenance(predictor, data, time)
-    result.odc.write_cog(path, overwrite=True, nodata=IGNORE, tags=tags)
+    write_cog(values, data.odc.geobox, path, provenance(predictor, data, time))
     return path
+
+
+def write_cog(values: np.ndarray, geobox: Any, path: Path, tags: dict[str, str]) -> None:
+    """GDAL's COG driver (tiled, overviews, LAYOUT=COG) from an in-memory copy with tags."""
+    import rasterio
+    from rasterio.io import MemoryFile
+    from rasterio.shutil import copy
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    profile = {
+        "driver": "GTiff",
+        "width": values.shape[1],
+        "height": values.shape[0],
+        "count": 1,
+        "dtype": "uint8",
+        "crs": geobox.crs.to_wkt(),
+        "transform": geobox.affine,
+        "nodata": IGNORE,
+    }
+    with MemoryFile() as memory, memory.open(**profile) as staged:
+        staged.write(values, 1)
+        staged.update_tags(**tags)
+        staged.set_band_description(1, "class (SDL_CLASSES)")
+        tmp = path.with_name(f".{path.name}.tmp")
+        with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+            copy(staged, tmp, driver="COG", COMPRESS="DEFLATE", OVERVIEW_RESAMPLING="NEAREST")
+    tmp.replace(path)  # a reader never sees a half-written map
 
 
 def provenance(predictor: Predictor, data: Any, time: str | tuple[str, str]) -> dict[str, str]:

@@ -72,7 +72,7 @@ def read_labels(
     import geopandas as gpd
 
     if isinstance(source, gpd.GeoDataFrame):
-        frame, name = source, "the labels"
+        frame, name = source, "labels (a GeoDataFrame)"
     else:
         path = Path(source).expanduser()
         if not path.exists():
@@ -115,7 +115,10 @@ def rasterise(labels: Labels, geobox: GeoBox) -> np.ndarray:
     from rasterio.features import rasterize
     from shapely.geometry import box
 
-    target = str(geobox.crs)
+    if geobox.crs is None:
+        raise LabelError("the data's grid has no CRS: labels cannot be placed on it")
+    epsg = geobox.crs.epsg
+    target = f"EPSG:{epsg}" if epsg else geobox.crs.to_wkt()
     frame = labels.frame
     if CRS.from_user_input(frame.crs) != CRS.from_user_input(target):
         key = (labels.source, str(frame.crs), target)
@@ -125,7 +128,7 @@ def rasterise(labels: Labels, geobox: GeoBox) -> np.ndarray:
                 f"{labels.source} is in {frame.crs.to_string()}; reprojected to {target}, "
                 "the data's grid",
                 LabelCRSWarning,
-                stacklevel=3,
+                stacklevel=4,  # the caller of chips()
             )
         frame = frame.to_crs(target)
     extent = box(*geobox.extent.boundingbox)

@@ -32,7 +32,9 @@ def one_date(dc, labels: ai.Labels, tmp_path_factory: pytest.TempPathFactory) ->
     cache = tmp_path_factory.mktemp("cache") / "chips.zarr"
     with warnings.catch_warnings():  # the bundled GeoJSON is lon/lat (RFC 7946): said once
         warnings.simplefilter("ignore", LabelCRSWarning)
-        return ai.chips(labels, time=ONE_DATE, lon=LON, lat=LAT, size=16, cache=cache, dc=dc)
+        return ai.chips(
+            labels, time=ONE_DATE, lon=LON, lat=LAT, size=16, block=128, cache=cache, dc=dc
+        )
 
 
 def test_hub_ai_imports_without_torch() -> None:
@@ -53,11 +55,12 @@ def test_items_follow_the_dataset_protocol(one_date: ai.ChipDataset) -> None:
 
 def test_chip_pixels_are_eo_loads_pixels(dc, one_date: ai.ChipDataset) -> None:
     """Each chip is exactly its window of the same load computed whole by Dask; against an
-    eager (unchunked) load only pixels on chip edges may differ: GDAL warps each chunk on
+    eager (unchunked) load only pixels on block edges may differ: GDAL warps each chunk on
     its own, and nearest-neighbour picks can fall on the other side there."""
     query = {"lon": LON, "lat": LAT, "time": ONE_DATE, "bands": list(one_date.spec.bands)}
+    block = one_date.spec.block_px
     chunked = eo.load(
-        **query, reflectance=True, dask_chunks={"time": 1, "x": 16, "y": 16}, dc=dc
+        **query, reflectance=True, dask_chunks={"time": 1, "x": block, "y": block}, dc=dc
     ).compute()
     eager = eo.load(**query, reflectance=True, dask_chunks=None, dc=dc)
     equal = []
@@ -113,7 +116,14 @@ def test_cache_serves_later_epochs_without_the_archive(
     assert one_date.cache is not None and one_date.cache.cached() == len(one_date)
     stats = one_date.fit_normalisation(range(len(one_date)))
     again = ai.chips(
-        labels, time=ONE_DATE, lon=LON, lat=LAT, size=16, cache=one_date.cache.path, dc=dc
+        labels,
+        time=ONE_DATE,
+        lon=LON,
+        lat=LAT,
+        size=16,
+        block=128,
+        cache=one_date.cache.path,
+        dc=dc,
     )
     again._graph = {}  # any read from the archive now fails: only the cache can answer
     for index in range(len(again)):
@@ -133,6 +143,7 @@ def test_cache_serves_later_epochs_without_the_archive(
         lon=LON,
         lat=LAT,
         size=16,
+        block=128,
         bands=["red", "nir"],
         cache=copy,
         dc=dc,
