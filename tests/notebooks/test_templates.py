@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.notebooks.ai_checks import AI_CHECKS
 from tests.notebooks.runner import TEMPLATES, Run, kernel_python, run_notebook
 
 NOTEBOOKS = sorted(TEMPLATES.glob("*.ipynb"))
@@ -326,6 +327,7 @@ CHECKS: dict[str, tuple[dict[str, str], Callable[[Run, dict[str, Any]], None]]] 
         check_12,
     ),
 }
+CHECKS.update(AI_CHECKS)  # 14-16, AI on the archive
 
 
 def kernel_can_write_netcdf() -> bool:
