@@ -5,25 +5,26 @@ Every path comes from the product's own listing (`Granule_List/.../IMAGE_FILE`),
 from identifiers: in ESA products the granule folder (`GRANULE/L1C_T53JQJ_A027984_...`)
 is not the `granuleIdentifier` attribute (`S2A_OPER_MSI_L1C_TL_EPAE_..._N02.09`).
 
-Only metadata is read here; `eo3.check_prepared` then checks every band before the
-product may be indexed.
+Only metadata is read here (its XML: hub.data.safe_xml; the granule listing:
+hub.data.safe_granules; the tile's grids and footprint: hub.data.safe_tile);
+`eo3.check_prepared` then checks every band before the product may be indexed.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree import ElementTree
 
-from pyproj import Transformer
-from shapely import set_precision
-from shapely.geometry import MultiPolygon, Polygon, box, mapping
+from shapely.geometry import mapping
 
 from hub.data.bands import PRODUCTS, bands_for
 from hub.data.eo3 import EO3_SCHEMA, Prepared, ProductError, check_label, dataset_id
 from hub.data.safe_files import SafeSource
+from hub.data.safe_granules import Granule, granule_with_data, listed_granules
+from hub.data.safe_tile import read_footprint, region_code, tile_grids
+from hub.data.safe_xml import find_all, parse_xml, text
 
 #: The namespaces of the user-product metadata this reader knows (PSD 14 and later).
 PRODUCT_NAMESPACE = re.compile(
@@ -32,42 +33,6 @@ PRODUCT_NAMESPACE = re.compile(
 PRODUCT_METADATA = {"mtd_msil1c.xml": "L1C", "mtd_msil2a.xml": "L2A"}
 #: Pre-2016-12-06 products: one big SAFE of many tiles, named ..._PRD_MSIL1C_PDMC_...
 OLD_FORMAT = re.compile(r"_(PRD_MSIL1C|MTD_SAFL1C)_PDMC_")
-TILE_CODE = re.compile(r"_T(\d{2}[A-Z]{3})(?:_|$)")
-
-
-# -- XML helpers: ESA namespaces change between baselines; match local names only -----
-def parse_xml(source: SafeSource, relative: str) -> ElementTree.Element:
-    try:
-        return ElementTree.fromstring(source.read(relative))
-    except ElementTree.ParseError as exc:
-        raise ProductError(f"{source.path}/{relative}: not well-formed XML ({exc})") from exc
-
-
-def local_name(element: ElementTree.Element) -> str:
-    return element.tag.rsplit("}", 1)[-1]
-
-
-def find_all(root: ElementTree.Element, tag: str) -> list[ElementTree.Element]:
-    return [el for el in root.iter() if local_name(el) == tag]
-
-
-def text(root: ElementTree.Element, tag: str, where: str, required: bool = True) -> str:
-    found = find_all(root, tag)
-    if not found or not (found[0].text or "").strip():
-        if required:
-            raise ProductError(f"{where}: missing <{tag}>")
-        return ""
-    return (found[0].text or "").strip()
-
-
-# -- the product's own listing ----------------------------------------------------------
-@dataclass(frozen=True)
-class Granule:
-    """One `Granule` element of the product metadata and the folder its files are in."""
-
-    identifier: str  # granuleIdentifier, e.g. S2A_OPER_MSI_L1C_TL_EPAE_..._N02.09
-    folder: str  # GRANULE/L1C_T53JQJ_A027984_20201031T004711
-    image_files: tuple[str, ...]  # as listed, without the .jp2 extension
 
 
 def is_safe(path: Path) -> bool:
@@ -106,58 +71,6 @@ def check_namespace(root: ElementTree.Element, level: str, where: str) -> None:
             f"knows for {level} (https://psd-NN.sentinel2.eo.esa.int/PSD/"
             f"User_Product_Level-{level[1:]}.xsd)"
         )
-
-
-def listed_granules(root: ElementTree.Element, where: str) -> list[Granule]:
-    """Every granule of Granule_List with its IMAGE_FILEs, paths checked to stay inside."""
-    granules = []
-    for element in find_all(root, "Granule"):
-        listed = [
-            (el.text or "").strip()
-            for el in element
-            if local_name(el) in ("IMAGE_FILE", "IMAGE_FILE_2A") and (el.text or "").strip()
-        ]
-        for relative in listed:
-            parts = PurePosixPath(relative).parts
-            if relative.startswith("/") or ".." in parts or len(parts) < 3:
-                raise ProductError(f"{where}: IMAGE_FILE {relative!r} is not a path inside it")
-        folders = {"/".join(PurePosixPath(f).parts[:2]) for f in listed}
-        if len(folders) > 1:
-            raise ProductError(f"{where}: a granule's IMAGE_FILEs span {sorted(folders)}")
-        identifier = element.get("granuleIdentifier", "")
-        granules.append(Granule(identifier, folders.pop() if folders else "", tuple(listed)))
-    if not granules or not any(g.image_files for g in granules):
-        raise ProductError(f"{where}: lists no granule (Granule_List/IMAGE_FILE)")
-    return granules
-
-
-def granule_with_data(
-    source: SafeSource, files: list[str], granules: list[Granule]
-) -> tuple[Granule, list[str]]:
-    """The product's one granule that holds data, and warnings for the empty ones."""
-    present = {f.lower() for f in files}
-    full, warnings = [], []
-    for granule in granules:
-        has_tile_mtd = f"{granule.folder}/MTD_TL.xml".lower() in present
-        has_bands = any(f"{f}.jp2".lower() in present for f in granule.image_files)
-        if has_tile_mtd or has_bands:
-            full.append(granule)
-        else:
-            warnings.append(f"granule {granule.folder or granule.identifier} is empty: skipped")
-    for folder in sorted(source.granule_folders() - {g.folder for g in granules}):
-        warnings.append(f"{folder} is not in the product's granule list: ignored")
-    if not full:
-        first = granules[0]
-        raise ProductError(
-            f"{source.path}: incomplete product, granule {first.folder or first.identifier} "
-            f"is missing ({first.folder}/MTD_TL.xml not found)"
-        )
-    if len(full) > 1:
-        raise ProductError(
-            f"{source.path}: lists {len(full)} granules with data; only single-tile "
-            "products (compact naming, since 2016-12-06) are supported"
-        )
-    return full[0], warnings
 
 
 # -- the reader -------------------------------------------------------------------------
@@ -280,35 +193,6 @@ def properties(
     return props
 
 
-def region_code(tile_id: str, folder: str, where: str) -> str:
-    """The MGRS tile (53JQJ) from TILE_ID, else from the granule folder's name."""
-    for name in (tile_id, PurePosixPath(folder).name):
-        match = TILE_CODE.search(name)
-        if match:
-            return match.group(1)
-    raise ProductError(f"{where}: no MGRS tile code (_TnnXXX) in {tile_id!r} or {folder!r}")
-
-
-def tile_grids(tile: ElementTree.Element, where: str) -> dict[str, dict[str, Any]]:
-    """eo3 grids (default = 10 m, then 20m and 60m) from Size and Geoposition."""
-    sizes = {el.get("resolution"): el for el in find_all(tile, "Size")}
-    positions = {el.get("resolution"): el for el in find_all(tile, "Geoposition")}
-    grids = {}
-    for res in ("10", "20", "60"):
-        if res not in sizes or res not in positions:
-            raise ProductError(f"{where}: missing Size/Geoposition for {res} m")
-        size, pos = sizes[res], positions[res]
-        try:
-            shape = [int(text(size, "NROWS", where)), int(text(size, "NCOLS", where))]
-            ulx, uly = float(text(pos, "ULX", where)), float(text(pos, "ULY", where))
-            xdim, ydim = float(text(pos, "XDIM", where)), float(text(pos, "YDIM", where))
-        except ValueError as exc:
-            raise ProductError(f"{where}: bad number in the {res} m grid ({exc})") from exc
-        name = "default" if res == "10" else f"{res}m"
-        grids[name] = {"shape": shape, "transform": [xdim, 0.0, ulx, 0.0, ydim, uly, 0, 0, 1]}
-    return grids
-
-
 def pick_band_file(files: list[str], band: str, native: int, level: str) -> str | None:
     """The IMAGE_FILE of a band, at its native resolution when L2A offers several."""
     stems = [(f, PurePosixPath(f).name.removesuffix(".jp2")) for f in files]
@@ -326,24 +210,3 @@ def resolution_of(relative: str, native: int, level: str) -> int:
     if level == "L2A":
         return int(relative.removesuffix(".jp2").rsplit("_", 1)[-1].removesuffix("m"))
     return native
-
-
-def read_footprint(root: ElementTree.Element, epsg: int, grid: dict[str, Any]) -> Polygon:
-    """The data footprint in the tile CRS: EXT_POS_LIST (lat lon ...) cut to the tile.
-
-    Projected to the tile's UTM zone first, so tiles across the antimeridian stay whole.
-    """
-    a, _, c, _, e, f = grid["transform"][:6]
-    rows, cols = grid["shape"]
-    tile_box = box(c, f + e * rows, c + a * cols, f)
-    values = text(root, "EXT_POS_LIST", "MTD", required=False).split()
-    if len(values) < 8:
-        return tile_box
-    to_utm = Transformer.from_crs(4326, epsg, always_xy=True)
-    lat, lon = [float(v) for v in values[0::2]], [float(v) for v in values[1::2]]
-    xs, ys = to_utm.transform(lon, lat)
-    shape = Polygon(zip(xs, ys, strict=True)).buffer(0).intersection(tile_box)
-    shape = set_precision(shape, 0.01)  # centimetres: no float noise in the documents
-    if isinstance(shape, MultiPolygon):  # slivers of the cut: keep the data's main part
-        shape = max(shape.geoms, key=lambda part: part.area)
-    return shape if isinstance(shape, Polygon) and not shape.is_empty else tile_box
