@@ -36,7 +36,7 @@ def prepare_index(
     if not with_sample or marker_path(settings).exists():
         return None
     target = settings.archive / "sample"
-    console.print(f"writing the Sentinel-2 and Sentinel-1 sample to {target} ...")
+    console.print(f"writing the Sentinel-1, -2 and -3 sample to {target} ...")
     generate(target)
     result = add([target], settings, workers=2, console=console)
     if result.ok:

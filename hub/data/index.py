@@ -34,6 +34,7 @@ from hub.data.eo3 import (
 )
 from hub.data.outcomes import AddResult, Outcome, summary_table
 from hub.data.product_defs import METADATA_TYPE, PRODUCTS_DIR, definitions
+from hub.data.s3_grid import Sentinel3Grid
 from hub.data.twins import TwinPolicy, freshness, indexed_twins
 from hub.errors import SdlError
 from hub.settings import Settings
@@ -152,19 +153,24 @@ def _scan(folder: Path) -> list[Path]:
 
 def prepare(
     path: Path,
+    sentinel3: Sentinel3Grid | None = None,
     sentinel1: Sentinel1Grid | None = None,
 ) -> Prepared:
     """Read any supported input into a Prepared product, or say why it is not one.
 
+    `sentinel3`: the map grid Sentinel-3 swaths are regridded to (data.sentinel3);
     `sentinel1`: the map grid Sentinel-1 GRD scenes are geocoded to (data.sentinel1).
     """
     from hub.data.s1_ingest import read_s1
     from hub.data.s1_safe import is_s1_safe
     from hub.data.safe import is_safe, read_safe
+    from hub.data.sentinel3 import is_sen3, read_sen3
     from hub.data.stac import is_stac_item, read_stac
 
     item: Prepared | None = None
-    if is_s1_safe(path):  # before is_safe, which takes any zip
+    if is_sen3(path):
+        item = read_sen3(path, sentinel3)
+    elif is_s1_safe(path):  # before is_safe, which takes any zip
         item = read_s1(path, sentinel1)
     elif is_safe(path):
         item = read_safe(path)
@@ -179,6 +185,7 @@ def prepare(
         return item
     raise ProductError(
         f"{path}: not a Sentinel-2 or Sentinel-1 SAFE product (.SAFE folder or .zip), "
+        "Sentinel-3 product (.SEN3 folder or .SEN3.zip), "
         "STAC item (.json) or eo3 dataset document (.yaml)"
     )
 
@@ -186,7 +193,7 @@ def prepare(
 def _check_and_convert(item: Prepared, convert: str | None, crs: str | None) -> Prepared:
     from hub.data.convert import convert as convert_product
 
-    if item.build is not None:  # Sentinel-1 GRD: made analysis-ready first
+    if item.build is not None:  # Sentinel-1 GRD, Sentinel-3: made analysis-ready first
         built = item.build(item)
         try:
             check_prepared(built)
@@ -264,7 +271,7 @@ def add(
         seen: dict[str, str] = {}
         for path in inputs:
             try:
-                item = prepare(path, s1_grid)
+                item = prepare(path, sentinel3=settings.data.sentinel3, sentinel1=s1_grid)
             except SdlError as exc:
                 result.outcomes.append(Outcome(str(path), "rejected", reason=str(exc)))
                 continue

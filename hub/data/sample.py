@@ -215,7 +215,8 @@ def write_product(
 
 def generate(out: Path, progress: Callable[[str], None] | None = None) -> list[Path]:
     """Write the whole sample into `out` (existing products are kept); return the SAFEs:
-    Sentinel-2 in `out`, Sentinel-1 GRD in `out/sentinel-1`."""
+    Sentinel-2 in `out`, Sentinel-1 GRD in `out/sentinel-1`, Sentinel-3 OLCI in
+    `out/sentinel-3`."""
     out.mkdir(parents=True, exist_ok=True)
     sites = {site.name: site for site in SITES}
     written = []
@@ -239,4 +240,7 @@ def generate(out: Path, progress: Callable[[str], None] | None = None) -> list[P
     from hub.data import sample_s1  # radar over the same sites (it imports this module)
 
     written += sample_s1.generate(out / "sentinel-1")
+    from hub.data import sample_s3  # a daily OLCI series over Hornavan at Arjeplog
+
+    written += sample_s3.generate(out / "sentinel-3")
     return written

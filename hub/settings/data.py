@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from hub.data.s3_grid import Sentinel3Grid
 from hub.settings.base import Strict
 from hub.settings.sentinel1 import Sentinel1Grid
 
@@ -24,6 +25,10 @@ class DataSettings(Strict):
         default_factory=Sentinel1Grid,
         description="Map grid that Sentinel-1 GRD scenes are geocoded to at ingest (sigma0, "
         "thermal noise removed; not terrain-corrected).",
+    )
+    sentinel3: Sentinel3Grid = Field(
+        default_factory=Sentinel3Grid,
+        description="Map grid that Sentinel-3 swaths (OLCI, SLSTR) are regridded to at ingest.",
     )
 
 

@@ -1,0 +1,41 @@
+"""`data.sentinel3`: the map grid Sentinel-3 swaths are regridded to at ingest."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Sentinel3Grid(BaseModel):
+    """Target grid of Sentinel-3 ingest (the swath is resampled onto it, then indexed)."""
+
+    # as hub.settings.base.Strict, not imported: hub.settings imports this module
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    crs: str = Field(
+        "EPSG:3006",
+        description="Coordinate reference system of the regridded COGs (default SWEREF 99 "
+        "TM); any that pyproj knows, e.g. EPSG:3035 or EPSG:32633.",
+    )
+    olci_resolution: float = Field(
+        300, gt=0, le=10_000, description="Pixel size in metres for OLCI full resolution."
+    )
+    slstr_resolution: float = Field(
+        1000, gt=0, le=10_000, description="Pixel size in metres for SLSTR (1 km TIR grid)."
+    )
+
+    @field_validator("crs")
+    @classmethod
+    def _known_crs(cls, value: str) -> str:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            crs = CRS.from_user_input(value)
+        except CRSError as exc:
+            raise ValueError(f"{value!r} is not a coordinate reference system ({exc})") from exc
+        if not crs.is_projected:
+            raise ValueError(f"{value!r} is not a projected CRS; use metres, e.g. EPSG:3006")
+        return value
+
+    def resolution_for(self, instrument: str) -> float:
+        return self.slstr_resolution if instrument == "SLSTR" else self.olci_resolution
