@@ -24,6 +24,7 @@ import requests
 
 from hub.config.context import platform_secrets
 from hub.config.gateway import gateway_command, gateway_environment
+from hub.data.sync_schedule import RUNNER_COMMAND, STOP_GRACE_S
 from hub.db.access import lock_down_embedded
 from hub.db.embedded import EmbeddedPostgres
 from hub.errors import SdlError
@@ -282,8 +283,6 @@ def sync_schedule_child(
 ) -> Child:
     """The runner of scheduled syncs (hub.data.sync_schedule), supervised like the parts;
     its runs inherit SDL_CONFIG / SDL_DATA_DIR, so they sync this platform."""
-    from hub.data.sync_schedule import RUNNER_COMMAND, STOP_GRACE_S
-
     log = settings.data_dir / "logs" / "sync.log"
     run_env = {**env, CONFIG_ENV: runtime.config_file} if runtime.config_file else env
 

@@ -21,6 +21,8 @@ from typing import IO
 
 from croniter import croniter
 
+from hub.settings import settings_from_environment
+
 Say = Callable[[str], None]
 
 #: What one scheduled run is: `sdl data sync` with the settings' sync section.
@@ -113,8 +115,6 @@ class Runner:
 def main() -> None:
     """The runner `sdl up` starts (SDL_CONFIG and SDL_DATA_DIR name the platform; the
     runs inherit both, so they sync the same platform's archive and index)."""
-    from hub.settings import settings_from_environment
-
     settings = settings_from_environment()
     schedule = settings.sync.schedule
     if not schedule:
