@@ -42,6 +42,12 @@ def os_username(name: str, prefix: str = "sdl-") -> str:
     return prefix + safe
 
 
+def home_folder(username: str) -> str:
+    """The name of `username`'s home folder in a data dir's `homes/`: the same whatever
+    the account prefix (`alice` → `alice`; other names get the hash, as accounts do)."""
+    return os_username(username, "sdl-").removeprefix("sdl-")
+
+
 def account_comment(username: str) -> str:
     """What the account's GECOS field says: made by us, for this platform user."""
     return f"{_MARK} {hashlib.sha256(username.encode()).hexdigest()[:16]}"
@@ -55,17 +61,26 @@ def _is_legacy_user_account(entry: pwd.struct_passwd) -> bool:
     )
 
 
-def check_user_account(entry: pwd.struct_passwd, username: str) -> None:
-    """Refuse an existing account that was not made for `username`."""
-    if entry.pw_uid != 0 and entry.pw_gecos == account_comment(username):
-        return
-    if entry.pw_uid != 0 and _is_legacy_user_account(entry):
-        return
-    raise AccountError(
-        f"the OS account {entry.pw_name!r} already exists and was not made by Space Data "
-        f"Lab for user {username!r}, so it is not used for their workspace; an admin "
-        "must rename that account, or choose another `os_user_prefix`"
-    )
+def check_user_account(entry: pwd.struct_passwd, username: str, home: Path | None = None) -> None:
+    """Refuse an existing account that was not made for `username` or, given `home`, was
+    made for the user of the same name on another platform on this machine (its home is
+    elsewhere): sharing it would let either platform's user write the other's home."""
+    if entry.pw_uid == 0 or not (
+        entry.pw_gecos == account_comment(username) or _is_legacy_user_account(entry)
+    ):
+        raise AccountError(
+            f"the OS account {entry.pw_name!r} already exists and was not made by Space Data "
+            f"Lab for user {username!r}, so it is not used for their workspace; an admin "
+            "must rename that account, or choose another `os_user_prefix`"
+        )
+    if home is not None and Path(entry.pw_dir).resolve() != home.resolve():
+        raise AccountError(
+            f"the OS account {entry.pw_name!r} belongs to the user {username!r} of another "
+            f"Space Data Lab platform on this machine (its home is {entry.pw_dir}, not "
+            f"{home}), so it is not used here; give each platform its own "
+            "`hub.os_user_prefix` (or, if this platform's data dir has moved, "
+            f"`usermod --home {home} {entry.pw_name}`)"
+        )
 
 
 def ensure_user_account(account: str, username: str, home: Path) -> pwd.struct_passwd:
@@ -75,7 +90,7 @@ def ensure_user_account(account: str, username: str, home: Path) -> pwd.struct_p
     except KeyError:
         entry = None
     if entry is not None:
-        check_user_account(entry, username)
+        check_user_account(entry, username, home)
         if entry.pw_gecos == "":  # a legacy account: mark it, so the next check is exact
             subprocess.run(
                 ["usermod", "--comment", account_comment(username), account],
@@ -99,5 +114,5 @@ def ensure_user_account(account: str, username: str, home: Path) -> pwd.struct_p
     if result.returncode != 0 and "already exists" not in result.stderr:
         raise AccountError(f"useradd {account} failed: {result.stderr.strip()}")
     entry = pwd.getpwnam(account)
-    check_user_account(entry, username)  # another spawn may have made it first
+    check_user_account(entry, username, home)  # another spawn may have made it first
     return entry

@@ -97,6 +97,26 @@ def test_an_account_not_made_for_the_user_is_refused(data_dir: Path) -> None:
 
 
 @as_root
+def test_an_account_belongs_to_one_platform_on_the_machine(data_dir: Path) -> None:
+    """Two platforms on one machine, a user `uma` on each: the second may not use the
+    first one's account (which would let either write the other's home)."""
+    other = make_data_dir("sdl-accounts-other-")
+    first, second = data_dir / "homes" / "uma", other / "homes" / "uma"
+    try:
+        ensure_user_account("sdl-probe-uma", "uma", first)
+        with pytest.raises(AccountError, match="another Space Data Lab platform") as refused:
+            ensure_user_account("sdl-probe-uma", "uma", second)
+        assert "hub.os_user_prefix" in str(refused.value) and str(first) in str(refused.value)
+        ensure_user_account("sdl-probe2-uma", "uma", second)  # its own prefix: its own account
+        assert pwd.getpwnam("sdl-probe-uma").pw_uid != pwd.getpwnam("sdl-probe2-uma").pw_uid
+        ensure_user_account("sdl-probe-uma", "uma", first)  # the first platform: still fine
+    finally:
+        _delete_account("sdl-probe-uma")
+        _delete_account("sdl-probe2-uma")
+        shutil.rmtree(other, ignore_errors=True)
+
+
+@as_root
 def test_a_cluster_of_the_old_account_moves_to_the_platform_account(data_dir: Path) -> None:
     pg = EmbeddedPostgres(data_dir)
     with pg.ensure_running():

@@ -100,7 +100,7 @@ def test_rest_spawn_home_templates_and_read_only_archive(platform: RunningPlatfo
     written = platform.data_dir / "homes" / "alice" / "notes.txt"
     assert written.read_text() == "written by a test"
     if AS_ROOT:
-        assert Path(written).owner() == "sdl-alice"
+        assert Path(written).owner() == platform.account("alice")
     log = platform.hub_log()
     assert "[alice] Starting JupyterLab (profile medium: 4 CPU, 16Gi RAM)" in log
     assert re.search(r"\[alice\] memory limit 16Gi: (enforced|not enforced)", log)
@@ -128,7 +128,7 @@ def test_a_second_user_cannot_reach_the_first_users_server_or_files(
     if AS_ROOT:  # the OS itself keeps bob's processes out of alice's home
         alice_file = platform.data_dir / "homes" / "alice" / "private.txt"
         peek = subprocess.run(
-            ["runuser", "-u", "sdl-bob", "--", "cat", str(alice_file)],
+            ["runuser", "-u", platform.account("bob"), "--", "cat", str(alice_file)],
             capture_output=True,
             text=True,
         )
@@ -258,7 +258,7 @@ def test_a_user_named_postgres_is_not_the_database_server(platform: RunningPlatf
     assert client.spawn("postgres", {"profile": "small"}).status_code in (201, 202)
     server = next(p for p in psutil.process_iter() if _env(p).get("JUPYTERHUB_USER") == "postgres")
     postmaster = psutil.Process(EmbeddedPostgres(platform.data_dir).running().pid)
-    assert server.username().startswith("sdl-postgres-"), server.username()
+    assert server.username() == platform.account("postgres"), server.username()
     assert postmaster.username() == SYSTEM_USER != server.username()
     assert server.uids().real != postmaster.uids().real
     socket_dir = EmbeddedPostgres(platform.data_dir).running().socket_dir

@@ -23,7 +23,7 @@ from dask_gateway_server.backends.local import LocalBackend
 from traitlets import Bool, Unicode, default
 from traitlets import Callable as CallableTrait
 
-from hub.accounts import AccountError, check_user_account, os_username
+from hub.accounts import AccountError, check_user_account, home_folder, os_username
 from hub.gateway.dashboard import DashboardRoutes
 from hub.gateway.usage import DBClusterUses, DBUsageMixin
 from hub.spawners.limits import ResourceLimiter, server_cgroup_name
@@ -87,8 +87,10 @@ class SdlLocalBackend(DBClusterUses, DBUsageMixin, DashboardRoutes, LocalBackend
                 f"User {username} has no workspace account ({name}) yet: start your "
                 "workspace once, then create clusters from it."
             ) from None
-        try:  # never another account's rights (a platform account, root)
-            check_user_account(entry, username)
+        # never another account's rights (a platform account, root, another platform's)
+        home = Path(self.data_dir) / "homes" / home_folder(username) if self.data_dir else None
+        try:
+            check_user_account(entry, username, home)
         except AccountError as exc:
             raise PublicException(str(exc)) from None
         return entry

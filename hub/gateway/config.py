@@ -109,6 +109,7 @@ def embedded_gateway_config(settings: Settings, http_port: int, tcp_port: int) -
     c.SdlLocalBackend.usage_settings = settings  # cluster CPU-hours in the quota budget
     c.SdlLocalBackend.clusters_directory = str(Path(settings.data_dir) / "dask" / "clusters")
     c.SdlLocalBackend.data_dir = str(settings.data_dir)  # clusters join their server's cgroup
+    c.SdlLocalBackend.os_user_prefix = settings.hub.os_user_prefix
     scheduler, worker = dask_commands()
     c.ClusterConfig.scheduler_cmd = scheduler
     c.ClusterConfig.worker_cmd = worker

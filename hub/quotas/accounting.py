@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from hub.accounts import os_username
+from hub.accounts import home_folder
 from hub.policy.spawn import ProfileCatalog, Requester
 from hub.quotas.enforce import home_size
 from hub.quotas.store import QuotaStore, ServerSeen
@@ -121,7 +121,7 @@ async def poll_once(
 
 def home_of(data_dir: Path, username: str) -> Path:
     """Where the local spawner keeps `username`'s home (see SdlLocalSpawner.home)."""
-    return data_dir / "homes" / os_username(username, "sdl-").removeprefix("sdl-")
+    return data_dir / "homes" / home_folder(username)
 
 
 def scan_homes(store: QuotaStore, data_dir: Path, names: Sequence[str]) -> int:

@@ -11,6 +11,13 @@ class HubSettings(Strict):
     ip: str = Field("127.0.0.1", description="Address the proxy listens on for browsers.")
     port: int = Field(8000, ge=0, le=65535, description="Port for browsers; 0 picks a free one.")
     base_url: str = Field("/", description="URL prefix of the whole platform.")
+    os_user_prefix: str = Field(
+        "sdl-",
+        pattern=r"^[a-z_][a-z0-9_-]{0,15}$",
+        description="Local mode: prefix of the OS account each user gets (`sdl-alice`). "
+        "An account belongs to one platform (the one whose data dir holds its home): give "
+        "each platform on one machine its own prefix.",
+    )
     spawn_timeout: int = Field(120, ge=10, le=3600, description="Seconds a server may take.")
     cull_idle_after: int = Field(
         3600, ge=0, description="Stop servers idle this many seconds (0: never)."

@@ -19,7 +19,7 @@ from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from tornado import web
 from traitlets import Bool, Integer, List, Unicode, default
 
-from hub.accounts import AccountError, ensure_user_account, os_username
+from hub.accounts import AccountError, ensure_user_account, home_folder, os_username
 from hub.blocking import in_spawn_thread
 from hub.profiles import Profile, format_size
 from hub.spawners.gpu import GpuPool, GpusBusy, cuda_environment, machine_gpus
@@ -137,7 +137,7 @@ class SdlLocalSpawner(ProfileAwareMixin, LocalProcessSpawner):
 
     @property
     def home(self) -> Path:
-        return Path(self.data_dir) / "homes" / self.os_user.removeprefix(self.os_user_prefix)
+        return Path(self.data_dir) / "homes" / home_folder(self.user.name)
 
     def check_profile_fits(self, profile: Profile) -> None:
         if not profile.gpus:

@@ -10,34 +10,36 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pwd
 import sys
 from pathlib import Path
 from typing import Any
 
-from hub.accounts import os_username
+from hub.accounts import home_folder
 from hub.settings import Settings
 from hub.workshops.sets import version_dir
 from hub.workshops.store import Store
 from hub.workshops.tables import Workshop
 
-OS_PREFIX = "sdl-"
 TIMEOUT = 120
 
 
 def home_of(settings: Settings, username: str) -> Path:
     """The same home `SdlLocalSpawner` gives this user."""
-    return settings.data_dir / "homes" / os_username(username, OS_PREFIX).removeprefix(OS_PREFIX)
+    return settings.data_dir / "homes" / home_folder(username)
 
 
 def target_of(settings: Settings, username: str, workshop: str) -> Path:
     return home_of(settings, username) / "workshops" / workshop
 
 
-async def run_as(username: str, args: list[str]) -> dict[str, Any]:
-    """`python -I -m hub.workshops.handout ARGS` as the user; its JSON report."""
+async def run_as(home: Path, args: list[str]) -> dict[str, Any]:
+    """`python -I -m hub.workshops.handout ARGS` as the home's owner (the user's own
+    account, whatever this platform's account prefix); its JSON report."""
     command = [sys.executable, "-I", "-m", "hub.workshops.handout", *args]
     if os.geteuid() == 0:
-        command = ["runuser", "-u", os_username(username, OS_PREFIX), "--", *command]
+        owner = pwd.getpwuid(home.stat().st_uid).pw_name
+        command = ["runuser", "-u", owner, "--", *command]
     proc = await asyncio.create_subprocess_exec(
         *command,
         cwd="/",
@@ -69,7 +71,7 @@ async def deliver(
         source = version_dir(settings, workshop.name, version)
         target = target_of(settings, username, workshop.name)
         report = await run_as(
-            username, ["deliver", str(source), str(target), "--version", str(version)]
+            home, ["deliver", str(source), str(target), "--version", str(version)]
         )
     await asyncio.to_thread(_record, store, workshop.name, username, version, report)
     return report
@@ -94,7 +96,8 @@ async def reset_file(
     version = received["version"]
     source = version_dir(settings, workshop.name, version)
     target = target_of(settings, username, workshop.name)
-    report = await run_as(username, ["reset", str(source), str(target), "--path", path])
+    home = home_of(settings, username)
+    report = await run_as(home, ["reset", str(source), str(target), "--path", path])
     if "error" not in report:
         conflicts = dict(received["report"].get("conflicts", {}))
         if conflicts.pop(report["reset"], None) is not None:

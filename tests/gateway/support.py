@@ -13,6 +13,9 @@ from typing import Any
 import psutil
 from dask_gateway import Gateway, JupyterHubAuth
 
+from hub.accounts import os_username
+from tests.support.platform import account_prefix
+
 AS_ROOT = os.geteuid() == 0
 OPEN_GATEWAYS: list[Gateway] = []  # closed after each test (see close_gateways)
 
@@ -43,7 +46,7 @@ def run_in_workspace(username: str, data_dir: Path, code: str, timeout: float = 
     env = server_environment(username, data_dir)
     command = [sys.executable, "-c", code]
     if AS_ROOT:
-        command = ["runuser", "-u", f"sdl-{username}", "--", *command]
+        command = ["runuser", "-u", os_username(username, account_prefix(data_dir)), "--", *command]
     result = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=timeout, cwd="/tmp"
     )

@@ -131,13 +131,14 @@ def test_workspace_creates_scales_computes_and_sees_its_dashboard(
     procs = cluster_processes(name)
     assert len(procs) >= 3  # scheduler and two workers (plus nannies)
     if AS_ROOT:
-        assert {p.username() for p in procs} == {"sdl-alice"}
+        assert {p.username() for p in procs} == {platform.account("alice")}
         workdir = platform.data_dir / "dask" / "clusters" / name
-        assert workdir.owner() == "sdl-alice" and workdir.stat().st_mode & 0o777 == 0o700
+        assert workdir.owner() == platform.account("alice")
+        assert workdir.stat().st_mode & 0o777 == 0o700
         assert os.stat("/").st_uid == 0, "the upstream LocalBackend bug chowned / again"
         # scheduler, nannies and workers in the cgroup of alice's server: its CPU, memory
         # and process limits hold for the workspace and its clusters together
-        group = server_cgroup_name("sdl-alice", platform.data_dir)
+        group = server_cgroup_name(platform.account("alice"), platform.data_dir)
         for proc in procs:
             assert f"/{group}\n" in Path(f"/proc/{proc.pid}/cgroup").read_text(), proc
     # the dashboard through the hub's proxy: owner and admins only

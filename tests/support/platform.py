@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
@@ -18,6 +19,7 @@ from typing import Any
 import requests
 import yaml
 
+from hub.accounts import os_username
 from hub.netutil import free_port
 
 ADMIN_PASSWORD = "admin-password-for-tests-0123456789abcdef"  # >= 32 characters
@@ -37,6 +39,11 @@ class RunningPlatform:
     data_dir: Path
     proc: subprocess.Popen[str]
     log_path: Path
+    os_user_prefix: str = "sdl-"
+
+    def account(self, username: str) -> str:
+        """The OS account this platform gives `username`."""
+        return os_username(username, self.os_user_prefix)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -46,6 +53,13 @@ class RunningPlatform:
 
     def gateway_log(self) -> str:
         return (self.data_dir / "logs" / "gateway.log").read_text(errors="replace")
+
+
+def account_prefix(data_dir: Path) -> str:
+    """OS accounts of one test platform's own: an account belongs to the platform whose
+    homes it owns, and many test platforms run on one machine with the same user names.
+    The same for the same data dir, so a restarted platform finds its accounts again."""
+    return f"t{hashlib.sha256(str(data_dir).encode()).hexdigest()[:5]}-"
 
 
 def write_settings(data_dir: Path, settings: dict[str, Any]) -> Path:
@@ -71,7 +85,9 @@ def start_platform(
     """
     data_dir = data_dir or make_data_dir()
     port = port or free_port()
-    config = write_settings(data_dir, settings or {})
+    settings = dict(settings or {})
+    settings["hub"] = {"os_user_prefix": account_prefix(data_dir), **settings.get("hub", {})}
+    config = write_settings(data_dir, settings)
     prefix: list[str] = []
     if run_as:
         prefix = ["runuser", "-u", run_as, "--"]
@@ -109,7 +125,9 @@ def start_platform(
             env=run_env,
             start_new_session=True,
         )
-    platform = RunningPlatform(f"http://127.0.0.1:{port}", data_dir, proc, log_path)
+    platform = RunningPlatform(
+        f"http://127.0.0.1:{port}", data_dir, proc, log_path, settings["hub"]["os_user_prefix"]
+    )
     try:
         _wait_up(platform, timeout)
         yield platform

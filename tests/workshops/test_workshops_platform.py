@@ -107,7 +107,7 @@ def test_hand_out_reaches_running_servers_now_and_others_at_spawn(
     assert text(p1, "workshops/eo-intro/01-intro.ipynb") == '{"v": 1}'
     home_file = platform.data_dir / "homes" / "eo-intro-01" / "workshops/eo-intro/01-intro.ipynb"
     if AS_ROOT:
-        assert home_file.owner() == "sdl-eo-intro-01"  # written as the participant
+        assert home_file.owner() == platform.account("eo-intro-01")  # as the participant
 
     # the second participant was not running: they get version 1 when they start
     p2 = Service(platform, "eo-intro-02", state["accounts"]["eo-intro-02"])
