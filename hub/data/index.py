@@ -34,11 +34,11 @@ from hub.data.eo3 import (
 )
 from hub.data.outcomes import AddResult, Outcome, summary_table
 from hub.data.product_defs import METADATA_TYPE, PRODUCTS_DIR, definitions
-from hub.data.s3_grid import Sentinel3Grid
 from hub.data.twins import TwinPolicy, freshness, indexed_twins
 from hub.errors import SdlError
 from hub.settings import Settings
 from hub.settings.sentinel1 import Sentinel1Grid
+from hub.settings.sentinel3 import Sentinel3Grid
 
 if TYPE_CHECKING:  # datacube is slow to import: at run time only where it is used
     from datacube.index import Index

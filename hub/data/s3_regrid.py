@@ -29,9 +29,9 @@ from shapely.ops import transform as shapely_transform
 
 from hub.data.convert import gdal_threads, output_dir
 from hub.data.eo3 import Prepared, ProductError
-from hub.data.s3_grid import Sentinel3Grid
 from hub.data.s3_meta import Manifest, read_manifest
 from hub.data.s3_products import S3Band, S3Product, product_for
+from hub.settings.sentinel3 import Sentinel3Grid
 
 SATPY_CONFIG = Path(__file__).parent / "satpy"
 COG = {"driver": "COG", "COMPRESS": "ZSTD", "BLOCKSIZE": 512, "BIGTIFF": "IF_SAFER"}

@@ -18,9 +18,9 @@ from shapely.geometry import Polygon, mapping
 
 from hub.data.convert import output_dir
 from hub.data.eo3 import EO3_SCHEMA, Prepared, ProductError, check_label, dataset_id
-from hub.data.s3_grid import Sentinel3Grid
 from hub.data.s3_meta import Manifest, is_sen3, read_manifest
 from hub.data.s3_products import S3Product, product_for
+from hub.settings.sentinel3 import Sentinel3Grid
 
 __all__ = ["is_sen3", "read_sen3"]
 

@@ -30,6 +30,7 @@ from hub.settings.loader import (
 )
 from hub.settings.quotas import QuotaSettings
 from hub.settings.sentinel1 import Sentinel1Grid
+from hub.settings.sentinel3 import Sentinel3Grid
 from hub.settings.templates import TemplateSettings
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "OidcSettings",
     "QuotaSettings",
     "Sentinel1Grid",
+    "Sentinel3Grid",
     "Settings",
     "Strict",
     "SyncSettings",

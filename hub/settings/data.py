@@ -9,9 +9,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from hub.data.s3_grid import Sentinel3Grid
 from hub.settings.base import Strict
 from hub.settings.sentinel1 import Sentinel1Grid
+from hub.settings.sentinel3 import Sentinel3Grid
 
 
 class DataSettings(Strict):

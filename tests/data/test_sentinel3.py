@@ -18,11 +18,11 @@ from pyproj import Geod, Transformer
 
 from hub.data import sample_s3
 from hub.data.index import add
-from hub.data.s3_grid import Sentinel3Grid
 from hub.data.s3_meta import parse_manifest
 from hub.data.s3_products import BY_NAME, product_definition
 from hub.data.sentinel3 import read_sen3
 from hub.settings import Settings
+from hub.settings.sentinel3 import Sentinel3Grid
 from tests.support.s3_rebuild import rebuild
 
 REAL = Path(__file__).parent / "real" / "sentinel-3"

@@ -1,15 +1,14 @@
-"""`data.sentinel3`: the map grid Sentinel-3 swaths are regridded to at ingest."""
+"""The `data.sentinel3` section: the map grid Sentinel-3 swaths are regridded to at ingest."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from hub.settings.base import Strict
 
 
-class Sentinel3Grid(BaseModel):
+class Sentinel3Grid(Strict):
     """Target grid of Sentinel-3 ingest (the swath is resampled onto it, then indexed)."""
-
-    # as hub.settings.base.Strict, not imported: hub.settings imports this module
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     crs: str = Field(
         "EPSG:3006",
