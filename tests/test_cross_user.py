@@ -23,7 +23,13 @@ import requests
 import sqlalchemy as sa
 
 from tests.gateway.support import close_gateways, gateway_as, server_environment
-from tests.support.platform import SHARED_PASSWORD, HubClient, RunningPlatform, start_platform
+from tests.support.platform import (
+    SHARED_PASSWORD,
+    HubClient,
+    RunningPlatform,
+    server_process,
+    start_platform,
+)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OS accounts per user need root")
 
@@ -44,18 +50,6 @@ class World:
     alice_server_pid: int
     alice_cluster: str
     bob_gateway: Any
-
-
-def server_process(name: str, data_dir: Path) -> psutil.Process:
-    for proc in psutil.process_iter():
-        try:
-            env = proc.environ()
-        except (psutil.Error, OSError):
-            continue
-        ours = env.get("SDL_ARCHIVE_DIR") == str(data_dir / "archive")
-        if ours and env.get("JUPYTERHUB_USER") == name and "ODC_DEFAULT_DB_URL" in env:
-            return proc
-    raise AssertionError(f"no server of {name}")
 
 
 def start_user(platform: RunningPlatform, name: str) -> tuple[HubClient, str]:

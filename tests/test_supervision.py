@@ -27,7 +27,13 @@ from tests.gateway.support import (
     gateway_as,
     server_environment,
 )
-from tests.support.platform import SHARED_PASSWORD, HubClient, start_platform, wait_until
+from tests.support.platform import (
+    SHARED_PASSWORD,
+    HubClient,
+    server_process,
+    start_platform,
+    wait_until,
+)
 
 SETTINGS = {"auth": {"type": "shared-password", "admin_users": ["ada"]}}
 
@@ -54,15 +60,7 @@ def part_pid(data_dir: Path, part: str) -> int:
 
 
 def server_pid(name: str, data_dir: Path) -> int:
-    for proc in psutil.process_iter():
-        try:
-            env = proc.environ()
-        except (psutil.Error, OSError):
-            continue
-        ours = env.get("SDL_ARCHIVE_DIR") == str(data_dir / "archive")
-        if env.get("JUPYTERHUB_USER") == name and ours and "ODC_DEFAULT_DB_URL" in env:
-            return proc.pid
-    raise AssertionError(f"no server of {name}")
+    return server_process(name, data_dir).pid
 
 
 def kernel_ids(url: str, headers: dict[str, str]) -> list[str] | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import requests
 import yaml
 
@@ -53,6 +54,20 @@ class RunningPlatform:
 
     def gateway_log(self) -> str:
         return (self.data_dir / "logs" / "gateway.log").read_text(errors="replace")
+
+
+def server_process(name: str, data_dir: Path) -> psutil.Process:
+    """The running single-user server of `name` on the platform of `data_dir` (other
+    platforms may run on this machine), found by its environment."""
+    for proc in psutil.process_iter():
+        try:
+            env = proc.environ()
+        except (psutil.Error, OSError):
+            continue
+        ours = env.get("SDL_ARCHIVE_DIR") == str(data_dir / "archive")
+        if ours and env.get("JUPYTERHUB_USER") == name and "ODC_DEFAULT_DB_URL" in env:
+            return proc
+    raise AssertionError(f"no server of {name}")
 
 
 def account_prefix(data_dir: Path) -> str:
