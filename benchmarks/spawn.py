@@ -51,13 +51,14 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from hub.accounts import os_username  # noqa: E402
+from hub.accounts import ensure_user_account, home_folder, os_username  # noqa: E402
 from hub.netutil import free_port  # noqa: E402
 from hub.ossetup import ensure_system_user, make_traversable  # noqa: E402
 from hub.runtime import read_runtime  # noqa: E402
 from tests.support.platform import (  # noqa: E402
     SHARED_PASSWORD,
     HubClient,
+    account_prefix,
     make_data_dir,
     start_platform,
 )
@@ -456,6 +457,16 @@ def prepare_accounts(names: list[str]) -> dict[str, Any]:
     }
 
 
+def platform_accounts(data_dir: Path, names: list[str]) -> None:
+    """The platform's own accounts for these users, made as its first spawns would make
+    them (an account belongs to the platform whose data dir holds its home), so that the
+    platform does not pay for `useradd` in the measured spawns either."""
+    prefix = account_prefix(data_dir)
+    for name in names:
+        home = data_dir / "homes" / home_folder(name)
+        ensure_user_account(os_username(name, prefix), name, home)
+
+
 def point_homes(names: list[str], homes: Path) -> None:
     """Give the stock spawner what it expects: each account's home in /etc/passwd."""
     homes.mkdir(parents=True, exist_ok=True)
@@ -480,8 +491,10 @@ def run_platform(
         **{k: v for k, v in overrides.items() if k != "auth"},
         "hub": {**overrides.get("hub", {}), "spawn_timeout": timeout},
     }
+    data_dir = make_data_dir()
+    platform_accounts(data_dir, [*names, warmup])
     t0 = time.monotonic()
-    with start_platform(settings, timeout=300) as running:
+    with start_platform(settings, data_dir=data_dir, timeout=300) as running:
         startup = time.monotonic() - t0
         hub_url = f"http://127.0.0.1:{read_runtime(running.data_dir).hub_port}"
         urls = (running.url, hub_url)
