@@ -33,6 +33,11 @@ class Stats:
         return np.nan_to_num((x - mean) / std, nan=0.0).astype("float32")
 
 
+#: a cache up to this size is also held in memory once read (one read of the whole array
+#: instead of one Zarr read per chip, which costs milliseconds each)
+MEMORY_MIRROR_BYTES = 512 * 2**20
+
+
 class ChipCache:
     """Chips as float32 (count, bands, size, size), written on first read."""
 
@@ -57,16 +62,24 @@ class ChipCache:
         # read once: a flag read per chip would cost as much as the chip. A chip another
         # process cached meanwhile is read again from the archive here, which is harmless.
         self._done = np.asarray(self.done[:])
+        self._mirrored = count * bands * size * size * 4 <= MEMORY_MIRROR_BYTES
+        self._mirror: np.ndarray | None = None
 
     def get(self, index: int) -> np.ndarray | None:
         if not self._done[index]:
             return None
-        return np.asarray(self.x[index])
+        if not self._mirrored:
+            return np.asarray(self.x[index])
+        if self._mirror is None:
+            self._mirror = np.asarray(self.x[:])
+        return self._mirror[index].copy()
 
     def put(self, index: int, chip: np.ndarray) -> None:
         self.x[index] = chip
         self.done[index] = True  # after the chip: a reader never sees a half-written one
         self._done[index] = True
+        if self._mirror is not None:
+            self._mirror[index] = chip
 
     def cached(self) -> int:
         return int(np.count_nonzero(self.done[:]))
