@@ -5,9 +5,9 @@ hub.data.sync_schedule). Its pod is the ingest pod (hub.kube.manifests): the ing
 image, the writing database role, the archive PVC writable at /srv/archive (only the
 ingest pods mount it writable), no API token. It reads the `sync:` section from the
 settings document every pod reads, ConfigMap `sdl-settings` (helm-values/README.md,
-step 2), mounted read-only with SDL_CONFIG naming it; S3 keys, where the provider's
-assets need them, from the optional Secret `sdl-sync-credentials`. One run at a time
-(`concurrencyPolicy: Forbid`), as on one machine.
+step 2), mounted read-only with SDL_CONFIG naming it; the provider's credentials, where
+it needs them (SDL_SYNC_TOKEN, S3 keys), from the optional Secret `sdl-sync-credentials`.
+One run at a time (`concurrencyPolicy: Forbid`), as on one machine.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ SETTINGS_CONFIGMAP = "sdl-settings"
 SETTINGS_DIR = "/etc/sdl"
 SETTINGS_FILE = f"{SETTINGS_DIR}/settings.yaml"
 COMMAND = ["sdl", "data", "sync"]
-#: An optional Secret with the S3 keys of the STAC provider's storage.
+#: An optional Secret with the provider's credentials (SDL_SYNC_TOKEN, AWS_* keys).
 CREDENTIALS_SECRET = "sdl-sync-credentials"
 
 
@@ -36,7 +36,8 @@ def sync_cronjob(settings: Settings) -> dict[str, Any] | None:
     pod = _ingest_pod(kube, list(COMMAND))
     (container,) = pod["containers"]
     container["env"].append({"name": CONFIG_ENV, "value": SETTINGS_FILE})
-    # s3:// assets (CDSE's S3): AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, if the lab made it
+    # the provider's credentials, if the lab made the Secret: SDL_SYNC_TOKEN (CDSE's
+    # downloads), AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (s3:// assets)
     container["envFrom"] = [{"secretRef": {"name": CREDENTIALS_SECRET, "optional": True}}]
     container["volumeMounts"].append(
         {"name": "settings", "mountPath": SETTINGS_DIR, "readOnly": True}
