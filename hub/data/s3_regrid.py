@@ -127,8 +127,10 @@ def resample(
     from pyresample.geometry import SwathDefinition
 
     swath = SwathDefinition(lons=np.where(np.isfinite(lons), lons, np.nan), lats=lats)
+    # nprocs=1: more forks worker processes, which deadlock beside the ingest's threads
+    # (HDF5 and GDAL hold locks); pykdtree's query is multi-threaded anyway (OpenMP)
     valid_in, valid_out, index, _ = kd_tree.get_neighbour_info(
-        swath, area, radius_of_influence=radius, neighbours=1, nprocs=int(os.cpu_count() or 1)
+        swath, area, radius_of_influence=radius, neighbours=1, nprocs=1
     )
     out = {}
     for name, data in arrays.items():
