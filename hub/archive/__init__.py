@@ -10,3 +10,6 @@ from pathlib import Path
 SERVICE_NAME = "archive"
 #: The vendored Leaflet and the Nordic outline (see static/README.md).
 STATIC = Path(__file__).parent / "static"
+#: The index's URL where the service does not use the platform's own: the Kubernetes hub
+#: pod's read-only login (hub.config.archive hands it over).
+INDEX_URL_ENV = "SDL_ARCHIVE_INDEX_URL"

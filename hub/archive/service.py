@@ -7,23 +7,27 @@ Any logged-in user may open it (JupyterHub OAuth; every user's role has
 - `/services/archive/api/tiles?from=YYYY-MM-DD&to=YYYY-MM-DD`: the tiles as GeoJSON;
 - `/services/archive/static/...`: the vendored Leaflet and the Nordic outline.
 
-It reads the index with the platform's own connection, kept open between requests.
+It reads the index's tables through `hub.archive.index_rows.StatusSource` (cached until
+the index changes, read in the background from the start): with the platform's own
+connection under `sdl up`, with the read-only login of SDL_ARCHIVE_INDEX_URL in the
+Kubernetes hub pod.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-import threading
 from typing import Any
 
-import sqlalchemy as sa
 from tornado import web
 
-from hub.archive import STATIC, page
-from hub.archive.status import ArchiveQueryError, parse_day, tile_status
-from hub.data.db import admin_url, connect
+from hub.archive import INDEX_URL_ENV, STATIC, page
+from hub.archive.index_rows import StatusSource
+from hub.archive.status import ArchiveQueryError, parse_day
+from hub.data.db import admin_url
+from hub.db.urls import psycopg2_url
 from hub.errors import Forbidden, InvalidRequest
 from hub.service.handlers import JsonHandler, ServiceHandler
 from hub.service.startup import ServiceEnv, cookie_secret, listen, main, service_app
@@ -32,34 +36,11 @@ from hub.settings import Settings, settings_from_environment
 log = logging.getLogger("sdl.archive")
 
 
-class IndexReader:
-    """One index connection for the service; reopened once if PostgreSQL restarted."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.lock = threading.Lock()  # datacube's Index is not shared between threads
-        self.index: Any = None
-
-    def status(self, **query: Any) -> dict[str, Any]:
-        with self.lock:
-            for attempt in (1, 2):
-                if self.index is None:
-                    self.index = connect(self.url, app="sdl-archive")
-                try:
-                    return tile_status(self.index, **query)
-                except sa.exc.DBAPIError:
-                    self.index.close()
-                    self.index = None
-                    if attempt == 2:
-                        raise
-            raise AssertionError("unreachable")
-
-
 class ArchiveHandler(ServiceHandler):
-    DATABASE = "the index is"  # "the index is unavailable: OperationalError"
+    UNAVAILABLE = "the index is unavailable"
 
     @property
-    def reader(self) -> IndexReader:
+    def reader(self) -> StatusSource:
         return self.settings["reader"]
 
     @property
@@ -119,7 +100,7 @@ def _text(value: str | bytes) -> str:
 
 
 def make_app(
-    reader: IndexReader, prefix: str, hub_home: str, cookie_secret: bytes, tile_url: str = ""
+    reader: StatusSource, prefix: str, hub_home: str, cookie_secret: bytes, tile_url: str = ""
 ) -> web.Application:
     return service_app(
         prefix,
@@ -145,16 +126,18 @@ async def serve() -> None:
     env = dict(os.environ)
     settings = settings_from_env(env)
     service = ServiceEnv.read("archive", env)
-    # sdl up runs PostgreSQL: this only names it (and starts nothing while it runs)
-    with admin_url(settings) as url:
+    kubernetes = settings.mode == "kubernetes"
+    given = env.get(INDEX_URL_ENV, "")  # Kubernetes: the read-only login (hub.config.archive)
+    # sdl up runs PostgreSQL: admin_url only names it (and starts nothing while it runs)
+    with contextlib.nullcontext(psycopg2_url(given)) if given else admin_url(settings) as url:
         app = make_app(
-            IndexReader(url),
+            StatusSource(url, warm=True),
             service.prefix,
             service.hub_home,
             cookie_secret(settings.data_dir, "archive"),
             env.get("SDL_ARCHIVE_TILE_URL", ""),
         )
-        listen(app, service, kubernetes=False)  # embedded mode only for now
+        listen(app, service, kubernetes=kubernetes)
         await asyncio.Event().wait()
 
 

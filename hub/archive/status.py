@@ -14,6 +14,7 @@ not predicted there, and manoeuvres, gaps and acquisition-plan changes are ignor
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections import defaultdict
@@ -22,12 +23,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import numpy as np
 import shapely
 from pyproj import Transformer
-from shapely.geometry import mapping, shape
+from shapely.geometry import mapping
 from shapely.ops import transform, unary_union
 
-from hub.data.catalog import reading
 from hub.errors import SdlError
 from hub.settings import Settings
 
@@ -47,6 +48,8 @@ OFFSETS = {
     "relative_orbit": ["properties", "sat:relative_orbit"],
     "projection": ["grid_spatial", "projection"],
 }
+#: The map is of Sentinel-2's MGRS tiles: products whose definition says this.
+CONSTELLATION, SENTINEL_2 = "eo:constellation", "sentinel-2"
 SIMPLIFY_M = 30.0  # footprint detail kept for the map: well below a 10 m band's 3 pixels
 
 
@@ -85,25 +88,55 @@ def tile_status(
 ) -> dict[str, Any]:
     """The tiles with products sensed from `start` to `end` (whole days, UTC, both
     included; None: open), and each tile's next `passes` expected acquisitions after `now`."""
-    if start and end and start > end:
-        raise ArchiveQueryError(f"from {start} is after to {end}")
+    return status_from_rows(list(_rows(index)), start, end, now, passes)
+
+
+def status_from_rows(
+    rows: list[Row],
+    start: date | None = None,
+    end: date | None = None,
+    now: datetime | None = None,
+    passes: int = 4,
+) -> dict[str, Any]:
+    """`tile_status` over rows read already (datacube's `_rows` or `index_rows.read_rows`)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    rows = list(_rows(index))
-    lower = datetime.combine(start, time(), UTC) if start else None
-    upper = datetime.combine(end + timedelta(days=1), time(), UTC) if end else None
+    lower, upper = day_bounds(start, end)
     by_tile: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         by_tile[row.tile].append(row)
-    features = []
-    for tile in sorted(by_tile):
-        held = by_tile[tile]
-        shown = [
-            r
-            for r in held
-            if (lower is None or r.time >= lower) and (upper is None or r.time < upper)
-        ]
-        if shown:
-            features.append(_feature(tile, shown, next_passes(held, now, passes)))
+    found = (tile_feature(t, by_tile[t], lower, upper, now, passes) for t in sorted(by_tile))
+    return envelope([f for f in found if f is not None], start, end, now)
+
+
+def day_bounds(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+    """Whole UTC days from `start` to `end`, both included, as [lower, upper)."""
+    if start and end and start > end:
+        raise ArchiveQueryError(f"from {start} is after to {end}")
+    lower = datetime.combine(start, time(), UTC) if start else None
+    upper = datetime.combine(end + timedelta(days=1), time(), UTC) if end else None
+    return lower, upper
+
+
+def tile_feature(
+    tile: str,
+    held: list[Row],
+    lower: datetime | None,
+    upper: datetime | None,
+    now: datetime,
+    passes: int,
+) -> dict[str, Any] | None:
+    """The tile's feature for the products sensed in [lower, upper); None if there are none.
+    Its expected passes come from every product it holds (`held`)."""
+    shown = [
+        r for r in held if (lower is None or r.time >= lower) and (upper is None or r.time < upper)
+    ]
+    return _feature(tile, shown, next_passes(held, now, passes)) if shown else None
+
+
+def envelope(
+    features: list[dict[str, Any]], start: date | None, end: date | None, now: datetime
+) -> dict[str, Any]:
+    """The status document around its features."""
     return {
         "type": "FeatureCollection",
         "features": features,
@@ -118,6 +151,8 @@ def tile_status(
 
 def archive_status(settings: Settings, url: str | None = None, **kwargs: Any) -> dict[str, Any]:
     """`tile_status` over `url` (a user's read-only login), else the admin connection."""
+    from hub.data.catalog import reading  # datacube's API: not in the hub pod's image
+
     with reading(settings, url) as index:
         return tile_status(index, **kwargs)
 
@@ -182,7 +217,8 @@ def footprint(rows: Iterable[Row]) -> dict[str, Any] | None:
             by_crs[row.crs].add(row.geometry)  # L1C and L2A twins share one footprint
     parts = []
     for crs, geometries in by_crs.items():
-        native = unary_union([shape(json.loads(g)) for g in geometries]).simplify(SIMPLIFY_M)
+        parsed = np.array([_parse(g) for g in sorted(geometries)], dtype=object)
+        native = _union(parsed).simplify(SIMPLIFY_M)
         to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform
         parts.append(transform(to_lonlat, native))
     if not parts:
@@ -191,8 +227,33 @@ def footprint(rows: Iterable[Row]) -> dict[str, Any] | None:
     return dict(mapping(merged))
 
 
+@functools.lru_cache(maxsize=2**18)  # a service's index: parse each footprint once
+def _parse(geometry: str) -> Any:
+    return shapely.from_geojson(geometry)
+
+
+def _union(geometries: Any) -> Any:
+    """The union, skipping footprints inside the largest one (most of a tile's products:
+    GEOS' union of hundreds of overlapping polygons is the slow part of the map)."""
+    if len(geometries) == 1:
+        return geometries[0]
+    largest = geometries[int(shapely.area(geometries).argmax())]
+    shapely.prepare(largest)
+    rest = geometries[~shapely.covers(largest, geometries)]
+    return shapely.union_all([largest, *rest]) if len(rest) else largest
+
+
 def _rows(index: Any) -> Iterable[Row]:
-    for found in index.datasets.search_returning(FIELDS, custom_offsets=OFFSETS, archived=False):
+    for product in index.products.get_all():
+        if product.metadata_doc.get("properties", {}).get(CONSTELLATION) == SENTINEL_2:
+            yield from _product_rows(index, product.name)
+
+
+def _product_rows(index: Any, product: str) -> Iterable[Row]:
+    rows = index.datasets.search_returning(
+        FIELDS, custom_offsets=OFFSETS, archived=False, product=product
+    )
+    for found in rows:
         start = _start(found.time)
         orbit = found.relative_orbit
         projection = found.projection or {}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from traitlets.config import Config
 
+from hub.config.archive import apply_archive
 from hub.config.auth import apply_auth
 from hub.config.context import HubContext, kubernetes_secrets
 from hub.config.gateway import apply_kube_gateway_client
@@ -30,6 +31,7 @@ def apply_z2jh(settings: Settings, c: Config, settings_file: str = "") -> None:
     apply_kubernetes(settings, c)
     apply_quotas(ctx, c)  # the quota service runs in the hub pod, on the lab's PostgreSQL
     apply_workshops(ctx, c)  # so does the workshops service; workspaces pull their materials
+    apply_archive(ctx, c)  # and the archive's status map, on the index's read-only login
     apply_kube_gateway_client(ctx, c)  # clusters stop with their user's server
     c.Spawner.post_stop_hook = post_stop_hook
 

@@ -45,9 +45,19 @@ def test_a_tile_server_is_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
     assert c.JupyterHub.services[0]["environment"]["SDL_ARCHIVE_TILE_URL"] == url
 
 
-def test_not_on_kubernetes_yet() -> None:
-    """The hub pod's Service and network policy have no port for it (helm-values/)."""
+def test_on_kubernetes_in_the_hub_pod(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the hub pod, like the quota and workshops services (tests/kube has the chart's
+    side: port, network policy, the Secret): every user may open it there too."""
+    from hub.archive import INDEX_URL_ENV
+    from hub.config.archive import KUBE_PORT
+
+    monkeypatch.setenv(INDEX_URL_ENV, "postgresql+psycopg2://sdl_reader:pw@db:5432/datacube")
     settings = settings_from_dict({"mode": "kubernetes", "auth": {"shared_password": "pw-123456"}})
     c = Config()
     apply_archive(HubContext(settings, None, {}, "/etc/sdl/settings.yaml"), c)
-    assert "services" not in c.JupyterHub and "load_roles" not in c.JupyterHub
+    (service,) = c.JupyterHub.services
+    assert service["url"] == f"http://hub:{KUBE_PORT}"
+    assert service["environment"][INDEX_URL_ENV].startswith("postgresql+psycopg2://sdl_reader")
+    assert service["environment"]["SDL_MODE"] == "kubernetes"
+    user = next(r for r in c.JupyterHub.load_roles if r["name"] == "user")
+    assert "access:services!service=archive" in user["scopes"]

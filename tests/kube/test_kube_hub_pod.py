@@ -52,6 +52,8 @@ NAMES = (
     "image-pull-secret",
 )
 RELEASE = {"Name": "sdl", "Namespace": "sdl", "Service": "Helm"}  # helmfile.yaml's release
+#: The workspaces' read-only index login (Secret sdl-odc-readonly): the archive service's.
+ODC_READONLY_URL = "postgresql+psycopg2://sdl_reader:pw@sdl-odc-db-rw.sdl.svc:5432/datacube"
 
 
 def z2jh_jupyterhub_pin() -> str:
@@ -118,6 +120,7 @@ def hub_pod(tmp_path_factory: pytest.TempPathFactory, pg_data_dir: Path) -> dict
         ("sdl-hub-auth", "shared-password"): "workshop-pw-1234",
         ("sdl-hub-auth", "admin-password"): secrets.token_hex(20),
         ("sdl-hub-db", "url"): db_url,
+        ("sdl-odc-readonly", "url"): ODC_READONLY_URL,
     }
     # the container's environment: the chart's, Kubernetes' service links, our extraEnv;
     # nothing of this process's (its PYTHONPATH carries the test tools, not the image's)
@@ -189,13 +192,18 @@ def test_the_chart_and_our_spawner_settings_combine(hub_pod: dict[str, Any]) -> 
 
 def test_the_services_are_the_charts_and_ours(hub_pod: dict[str, Any]) -> None:
     services = hub_pod["services"]
-    assert {"jupyterhub-idle-culler", "dask-gateway", "quotas", "workshops"} <= set(services)
+    assert {"jupyterhub-idle-culler", "dask-gateway", "quotas", "workshops", "archive"} <= set(
+        services
+    )
+    # the status map reads the index with the read-only login the pod got from its Secret
+    assert services["archive"]["environment"]["SDL_ARCHIVE_INDEX_URL"] == ODC_READONLY_URL
+    assert "access:services!service=archive" in hub_pod["roles"]["user"]  # every user
     culler = services["jupyterhub-idle-culler"]
     assert culler["managed"] and "--timeout=3600" in culler["command"]
     gateway = services["dask-gateway"]
     assert gateway["url"] == "http://traefik-sdl-dask-gateway"
     assert gateway["has_token"] and gateway["oauth_no_confirm"] and not gateway["managed"]
-    for name, port in (("quotas", 10101), ("workshops", 10102)):
+    for name, port in (("quotas", 10101), ("workshops", 10102), ("archive", 10103)):
         service = services[name]
         assert service["managed"] and service["url"] == f"http://hub:{port}"
         # handed over explicitly: JupyterHub passes services little of the pod's env

@@ -3,12 +3,14 @@ and nobody else; workspaces reach them only through the proxy (like the Dask Gat
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from urllib.parse import urlparse
 
 import pytest
 from traitlets.config import Config
 
-from hub.config import quotas, workshops
+from hub.config import archive, quotas, workshops
 from hub.config.context import HubContext
 from hub.config.hubpod import DATA_DIR
 from hub.settings import KubernetesSettings, settings_from_dict
@@ -18,7 +20,11 @@ DB = "postgresql://sdl:secret@sdl-db-rw:5432/sdl"
 SETTINGS = settings_from_dict(
     {"mode": "kubernetes", "auth": {"shared_password": "pw-123456"}, "database": {"url": DB}}
 )
-SERVICES = {"quotas": quotas.KUBE_PORT, "workshops": workshops.KUBE_PORT}
+SERVICES = {
+    "quotas": quotas.KUBE_PORT,
+    "workshops": workshops.KUBE_PORT,
+    "archive": archive.KUBE_PORT,
+}
 
 
 def services() -> dict[str, dict]:
@@ -26,6 +32,7 @@ def services() -> dict[str, dict]:
     ctx = HubContext(SETTINGS, None, {}, "/etc/sdl/settings.yaml")
     quotas.apply_quotas(ctx, c)
     workshops.apply_workshops(ctx, c)
+    archive.apply_archive(ctx, c)
     return {s["name"]: s for s in c.JupyterHub.services}
 
 
@@ -72,3 +79,37 @@ def test_the_quota_service_reads_the_pods_database_and_mode() -> None:
     assert settings.mode == "kubernetes"
     assert settings.database.url == DB
     assert str(settings.data_dir) == DATA_DIR
+
+
+def test_the_archive_service_reads_the_index_with_the_pods_read_only_login(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """hub.extraEnv gives the pod SDL_ARCHIVE_INDEX_URL from Secret sdl-odc-readonly (the
+    workspaces' login); the hub hands it to the service, which reads the pod's settings."""
+    from hub.archive import INDEX_URL_ENV
+    from hub.archive.service import settings_from_env
+
+    extra_env = dig(load("jupyterhub.yaml"), "hub.extraEnv")
+    kube = KubernetesSettings()
+    assert extra_env[INDEX_URL_ENV]["valueFrom"]["secretKeyRef"] == {
+        "name": kube.odc_secret_name,
+        "key": kube.odc_secret_key,
+    }
+    reader = "postgresql+psycopg2://sdl_reader:pw@sdl-odc-db-rw.sdl.svc:5432/datacube"
+    monkeypatch.setenv(INDEX_URL_ENV, reader)
+    environment = services()["archive"]["environment"]
+    assert environment[INDEX_URL_ENV] == reader
+    settings = settings_from_env(environment | {"SDL_CONFIG": ""})
+    assert settings.mode == "kubernetes" and str(settings.data_dir) == DATA_DIR
+
+
+def test_the_archive_service_imports_without_datacube() -> None:
+    """The hub image has no datacube (nor GDAL): the service reads the index's tables
+    itself. Under .ci/run's hub-image virtualenv this also finds a missing package."""
+    code = (
+        "import sys, hub.archive.service, hub.archive.index_rows; "
+        "assert 'datacube' not in sys.modules and 'rasterio' not in sys.modules, "
+        "sorted(m for m in sys.modules if m.split('.')[0] in ('datacube', 'rasterio'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
