@@ -25,6 +25,7 @@ import xarray as xr
 
 from hub.data.bands import SCL_INVALID
 from hub.data.bands import SPECTRAL as REFLECTANCE_BANDS
+from hub.data.db import datacube_for
 from hub.data.twins import newest_per_acquisition
 from hub.eo_map import coverage_map as coverage_map  # the archive's map, in its module
 from hub.errors import SdlError
@@ -47,13 +48,7 @@ class QueryError(SdlError, ValueError):
 
 def connect(url: str | None = None, app: str = "sdl-notebook") -> Datacube:
     """A Datacube on `url` (legacy postgres driver), or from the workspace's ODC config."""
-    import datacube
-
-    if url is None:
-        return datacube.Datacube(app=app)
-    from hub.data.db import connect as connect_index  # only for an explicit URL
-
-    return datacube.Datacube(index=connect_index(url, app=app))
+    return datacube_for(url, app)
 
 
 #: The level a mission's queries use when none is given (others: its only level).

@@ -1,6 +1,6 @@
 """`eo.coverage_map()`: the archive's status map in a notebook, as an ipyleaflet Map.
 
-    from hub import eo  # hub.eo imports this module (eo.coverage_map)
+    from hub import eo
     eo.coverage_map(time=("2026-06-01", "2026-08-31"))
 
 The same data as the hub's archive page (`hub.archive.status.tile_status`): one GeoJSON
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from hub.archive import STATIC
 from hub.archive.page import satellite
 from hub.archive.status import parse_day, tile_status
+from hub.data.db import datacube_for
 
 if TYPE_CHECKING:
     from datacube import Datacube
@@ -40,9 +41,7 @@ def coverage_map(
     from ipyleaflet import GeoJSON, Map, TileLayer, WidgetControl
     from ipywidgets import HTML
 
-    from hub import eo
-
-    dc = dc or eo.connect(url)
+    dc = dc or datacube_for(url)
     start, end = time or (None, None)
     status = tile_status(dc.index, _day(start, "from"), _day(end, "to"), now=now, passes=passes)
     for feature in status["features"]:  # what the hover text shows

@@ -66,6 +66,14 @@ def _absolute(node: ast.ImportFrom, importer: str, is_package: bool) -> str:
     return ".".join([*base, *([node.module] if node.module else [])])
 
 
+def _submodule(base: str, name: str) -> str:
+    """base.name where that is a module of hub, else base (a name defined in it)."""
+    candidate = HUB.parent.joinpath(*base.split("."), name)
+    if candidate.with_suffix(".py").is_file() or (candidate / "__init__.py").is_file():
+        return f"{base}.{name}"
+    return base
+
+
 def _commented(lines: list[str], line: int) -> bool:
     if "#" in lines[line - 1]:
         return True
@@ -90,7 +98,9 @@ def imports_of(path: Path) -> list[Import]:
             if isinstance(child, ast.Import):
                 names = [alias.name for alias in child.names]
             elif isinstance(child, ast.ImportFrom):
-                names = [_absolute(child, importer, path.name == "__init__.py")]
+                base = _absolute(child, importer, path.name == "__init__.py")
+                # `from hub import eo` imports the module hub.eo, not just the package
+                names = [_submodule(base, alias.name) for alias in child.names]
             for name in names:
                 if name == "hub" or name.startswith("hub."):
                     commented = _commented(lines, child.lineno)

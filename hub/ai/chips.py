@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hub import eo
 from hub.ai.cache import ChipCache, Stats
 from hub.ai.labels import IGNORE, LabelError, Labels, rasterise
 from hub.errors import SdlError
@@ -281,8 +282,6 @@ def chips(
     dc: Datacube | None = None,
 ) -> ChipDataset:
     """Labelled chips over the labels' area (or lon/lat) and time, lazily from the index."""
-    from hub import eo
-
     if lon is None or lat is None:
         west, south, east, north = labels.bounds_lonlat()
         lon, lat = (west, east), (south, north)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hub import eo
 from hub.ai.cache import Stats
 from hub.ai.labels import IGNORE
 
@@ -101,8 +102,6 @@ def predict_area(
     """Predict every pixel of the area (EPSG:3006) and write a COG with provenance tags."""
     import dask.array as da
     import odc.geo.xr  # noqa: F401  (the .odc accessor)
-
-    from hub import eo
 
     data = eo.load(
         lon=lon,

@@ -19,6 +19,7 @@ from hub.errors import SdlError
 from hub.settings import Settings
 
 if TYPE_CHECKING:  # datacube is slow to import: at run time only where it is used
+    from datacube import Datacube
     from datacube.index import Index
 
 INDEX_DRIVER = "postgres"  # the legacy driver: the embedded server has no PostGIS
@@ -54,6 +55,15 @@ def connect(url: str, validate: bool = True, app: str = "sdl-data") -> Index:
         ) from exc
     except sa.exc.OperationalError as exc:
         raise IndexError_(f"cannot connect to the index database: {exc.orig}") from exc
+
+
+def datacube_for(url: str | None = None, app: str = "sdl-notebook") -> Datacube:
+    """A Datacube on `url` (legacy postgres driver), or from the workspace's ODC config."""
+    import datacube  # slow to import: only when a notebook asks for a Datacube
+
+    if url is None:
+        return datacube.Datacube(app=app)
+    return datacube.Datacube(index=connect(url, app=app))
 
 
 @contextlib.contextmanager
