@@ -216,6 +216,15 @@ def check_12(run: Run, p: dict[str, Any]) -> None:
     assert p["agreement"] > 0.8
 
 
+def check_13(run: Run, p: dict[str, Any]) -> None:
+    assert_figures(run, 2)
+    assert p["days"] == 6 and p["epsg"] == 3006  # the sample's daily WFR series, regridded
+    assert p["peak_day"] == 4  # the bloom of the sample's chlorophyll
+    clear = p["clear_share"]  # the sample's cloudy days (3rd, 6th) hide half the lake
+    assert max(clear[2], clear[5]) < 0.6 < 0.9 < min(clear[0], clear[1], clear[3], clear[4])
+    assert "the bloom peaks on 2026-07-05" in run.text()
+
+
 CHECKS: dict[str, tuple[dict[str, str], Callable[[Run, dict[str, Any]], None]]] = {
     "00-welcome.ipynb": ({}, check_00),
     "01-getting-started.ipynb": (
@@ -325,6 +334,15 @@ CHECKS: dict[str, tuple[dict[str, str], Callable[[Run, dict[str, Any]], None]]] 
     "12-sentinel-1-and-2.ipynb": (
         {"same_grid": "bool(same_grid)", "agreement": "float(agreement)"},
         check_12,
+    ),
+    "13-sentinel-3-olci.ipynb": (
+        {
+            "days": "int(wfr.sizes['time'])",
+            "epsg": "wfr.odc.crs.epsg",
+            "peak_day": "int(np.nanargmax(series.values))",
+            "clear_share": "[float(v) for v in clear_share.values]",
+        },
+        check_13,
     ),
 }
 CHECKS.update(AI_CHECKS)  # 14-16, AI on the archive
