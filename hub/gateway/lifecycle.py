@@ -3,9 +3,10 @@
 The hub's `post_stop_hook` (below; hub/config sets it for every spawner) calls
 `stop_user_clusters`. It asks the gateway to stop all of the user's clusters through a
 route only the hub may call: it authenticates with the gateway service's own hub API
-token (the `api_token` of the hub-managed service), which only the hub (root-only
-secrets dir) and the gateway process hold. Upstream's API lets no one, not even an
-admin, stop another user's clusters, so a route of our own is needed.
+token (the `api_token` of the gateway's service entry), which only the hub (root-only
+secrets dir) and the gateway process hold. Where it is and that token are the
+`SdlGatewayClient` configurable below, set by hub/config/gateway.py. Upstream's API lets
+no one, not even an admin, stop another user's clusters, so a route of our own is needed.
 """
 
 from __future__ import annotations
@@ -15,14 +16,34 @@ from typing import Any
 from urllib.parse import quote
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from traitlets import Bool, Unicode
+from traitlets.config import Config, Configurable
 
 
-def gateway_client_settings(spawner: Any) -> dict[str, Any]:
-    """The `SdlGatewayClient` section set by hub/config/gateway.py ({} when no gateway)."""
+class SdlGatewayClient(Configurable):
+    """How the hub reaches the gateway to stop a user's clusters."""
+
+    api_url = Unicode(
+        "",
+        config=True,
+        help="""The gateway's own API, e.g. http://127.0.0.1:PORT/services/dask-gateway.
+        Empty: no gateway, nothing to stop.""",
+    )
+    api_token = Unicode(
+        "", config=True, help="The gateway service's hub API token (the hub and gateway hold it)."
+    )
+    stop_with_server = Bool(
+        True,
+        config=True,
+        help="Stop a user's clusters when their (last) server stops or is culled "
+        "(settings dask.stop_with_server).",
+    )
+
+
+def gateway_client(spawner: Any) -> SdlGatewayClient:
+    """The spawner's hub configuration's `SdlGatewayClient` (defaults when unset)."""
     config = getattr(spawner, "config", None)
-    if config is None or "SdlGatewayClient" not in config:
-        return {}
-    return dict(config.SdlGatewayClient)
+    return SdlGatewayClient(config=config if isinstance(config, Config) else Config())
 
 
 def other_servers_running(spawner: Any) -> bool:
@@ -35,16 +56,16 @@ def other_servers_running(spawner: Any) -> bool:
 
 async def stop_user_clusters(spawner: Any) -> None:
     """Stop every Dask cluster of the spawner's user."""
-    settings = gateway_client_settings(spawner)
-    if not settings.get("api_url") or not settings.get("stop_with_server", True):
+    client = gateway_client(spawner)
+    if not client.api_url or not client.stop_with_server:
         return
     if other_servers_running(spawner):
         return
     name = spawner.user.name
     request = HTTPRequest(
-        f"{settings['api_url']}/api/sdl/users/{quote(name, safe='')}/clusters",
+        f"{client.api_url}/api/sdl/users/{quote(name, safe='')}/clusters",
         method="DELETE",
-        headers={"Authorization": f"token {settings['api_token']}"},
+        headers={"Authorization": f"token {client.api_token}"},
         request_timeout=30,
     )
     try:

@@ -15,7 +15,7 @@ from hub.config.services import apply_services
 from hub.config.spawner import apply_spawner
 from hub.gateway.config import cluster_options, embedded_gateway_config, limits_provider
 from hub.gateway.kube import gateway_extra_config, kube_gateway_config
-from hub.gateway.lifecycle import stop_user_clusters
+from hub.gateway.lifecycle import gateway_client, stop_user_clusters
 from hub.gateway.limits import GIB, ClusterUse, check_new_cluster, check_scale, limits_for
 from hub.runtime import Runtime
 from hub.settings import settings_from_dict
@@ -122,6 +122,9 @@ def test_apply_gateway_registers_the_service_role_and_workspace_environment() ->
     assert roles["user"]["scopes"] == ["self", ACCESS_SCOPE]
     assert ACCESS_SCOPE in roles["server"]["scopes"]
     assert c.SdlGatewayClient.api_token == "service-token"
+    client = gateway_client(types.SimpleNamespace(config=c))  # what the post-stop hook reads
+    assert client.api_url == "http://127.0.0.1:8100/services/dask-gateway"
+    assert client.api_token == "service-token" and client.stop_with_server is True
 
 
 def test_free_ports_are_picked_once_per_config_load() -> None:
