@@ -54,7 +54,8 @@ def up(
     """Start the platform on this machine, in the foreground (Ctrl-C stops it)."""
     # `up` alone runs the platform: its modules (JupyterHub, PostgreSQL) stay out of
     # every other verb's start-up
-    from hub.local import login_help, start_platform
+    from hub.banner import login_help
+    from hub.local import start_platform
     from hub.supervise import run_until_stopped
 
     if ip is not None or port is not None:

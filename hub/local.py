@@ -8,10 +8,7 @@ reaps anything left behind and removes the servers' cgroups, so nothing outlives
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -19,21 +16,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
 import requests
 
 from hub.config.context import platform_secrets
 from hub.config.gateway import gateway_command, gateway_environment
 from hub.data.sync_schedule import RUNNER_COMMAND, STOP_GRACE_S
+from hub.datadir import prepare_data_dir
 from hub.db.access import lock_down_embedded
 from hub.db.embedded import EmbeddedPostgres
 from hub.errors import SdlError
 from hub.netutil import free_port, wait_for_port
-from hub.ossetup import make_traversable, private_file
 from hub.paths import PACKAGE_DIR
+from hub.processes import reap_user_servers, spawn_logged, stop_user_servers, terminate_within
 from hub.profiles import load_profiles
 from hub.runtime import Runtime, write_runtime
-from hub.settings import CONFIG_ENV, MIN_USER_PASSWORD, Settings
+from hub.settings import CONFIG_ENV, Settings
 from hub.spawners.home_fs import unmount_homes
 from hub.spawners.limits import remove_instance_groups
 from hub.supervise import Restart, RouteKeeper
@@ -76,115 +73,6 @@ class Platform:
         unmount_homes(self.settings.data_dir)  # their images stay, for the next start
 
 
-#: Folders only the platform may enter: the hub's state and the logs.
-PRIVATE_DIRS = ("hub", "logs")
-
-
-def prepare_data_dir(settings: Settings) -> None:
-    """Folders with the permissions the OS needs to keep users apart."""
-    data_dir = settings.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    for sub in ("hub", "logs", "run", "homes"):
-        (data_dir / sub).mkdir(exist_ok=True)
-    data_dir.chmod(0o755)
-    (data_dir / "homes").chmod(0o711)
-    for private in PRIVATE_DIRS:  # the hub's database and every log: the platform's only
-        (data_dir / private).chmod(0o700)
-    private_file(data_dir / "hub" / "jupyterhub.sqlite")  # SQLite takes an empty file
-    archive = settings.archive
-    archive.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        # workspaces run as other users: they must reach homes, the archive and Python
-        make_traversable(data_dir)
-        make_traversable(archive)
-        make_traversable(Path(sys.executable).resolve().parent)
-        archive.chmod(0o755)  # owned by root: readable by all, writable by the admin side only
-    else:
-        archive.chmod(0o555)  # single-user fallback: read-only by mode, as far as it goes
-    publish_templates(settings)
-
-
-def publish_templates(settings: Settings) -> None:
-    """Copy the templates into the data dir, where every workspace user can read them."""
-    target = settings.data_dir / "templates"
-    staging = settings.data_dir / "templates.new"
-    shutil.rmtree(staging, ignore_errors=True)
-    if settings.templates.source.is_dir():
-        shutil.copytree(settings.templates.source, staging)
-    else:
-        staging.mkdir()
-    for path in [staging, *staging.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
-
-
-def _terminate(timeout: float) -> Callable[[subprocess.Popen[bytes]], None]:
-    def stop(proc: subprocess.Popen[bytes]) -> None:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        # anything the child started in its group goes with it
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-
-    return stop
-
-
-def platform_processes(settings: Settings, servers_only: bool = False) -> list[psutil.Process]:
-    """Processes of this platform (by their environment), but `sdl up` itself."""
-    markers = {("SDL_ARCHIVE_DIR", str(settings.archive)), ("SDL_DATA_DIR", str(settings.data_dir))}
-    me, found = os.getpid(), []
-    for proc in psutil.process_iter():
-        try:
-            env = proc.environ()
-        except (psutil.Error, OSError):
-            continue
-        ours = proc.pid != me and any(env.get(key) == value for key, value in markers)
-        if ours and (not servers_only or "JUPYTERHUB_USER" in env):
-            found.append(proc)
-    return found
-
-
-def stop_user_servers(settings: Settings, grace: float) -> int:
-    """SIGTERM every user server (kernels shut down cleanly), SIGKILL what is left."""
-    servers = platform_processes(settings, servers_only=True)
-    for proc in servers:
-        with contextlib.suppress(psutil.Error):
-            proc.terminate()
-    _, alive = psutil.wait_procs(servers, timeout=grace)
-    for proc in alive:
-        with contextlib.suppress(psutil.Error):
-            proc.kill()
-    return len(servers)
-
-
-def reap_user_servers(settings: Settings) -> None:
-    """Kill any process of this platform the hub did not stop: user servers, services."""
-    for proc in platform_processes(settings):
-        with contextlib.suppress(psutil.Error):
-            proc.kill()
-
-
-def _spawn(
-    command: list[str], log: Path, env: dict[str, str], cwd: Path
-) -> subprocess.Popen[bytes]:
-    with private_file(log).open("ab") as out:
-        return subprocess.Popen(
-            command,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=cwd,
-            start_new_session=True,
-            stdin=subprocess.DEVNULL,
-        )
-
-
 def start_platform(
     settings: Settings, config_file: Path | None, say: Say, with_sample: bool = True
 ) -> Platform:
@@ -219,7 +107,9 @@ def start_platform(
         proxy_env = {**env, "CONFIGPROXY_AUTH_TOKEN": secrets["proxy_token"]}
 
         def start_proxy() -> subprocess.Popen[bytes]:
-            return _spawn(proxy_command(runtime), logs / "proxy.log", proxy_env, settings.data_dir)
+            return spawn_logged(
+                proxy_command(runtime), logs / "proxy.log", proxy_env, settings.data_dir
+            )
 
         keeper = RouteKeeper(f"http://127.0.0.1:{runtime.proxy_api_port}", secrets["proxy_token"])
         platform.routes = keeper
@@ -229,7 +119,7 @@ def start_platform(
                 say(f"proxy: {keeper.restore()} route(s) restored")
 
         restart_proxy = Restart(start_proxy, routes_back)
-        platform.children.append(Child("proxy", start_proxy(), _terminate(10), restart_proxy))
+        platform.children.append(Child("proxy", start_proxy(), terminate_within(10), restart_proxy))
         if not wait_for_port("127.0.0.1", runtime.proxy_api_port, 30):
             raise SdlError(f"the proxy did not start; see {logs / 'proxy.log'}")
         write_runtime(settings.data_dir, runtime)
@@ -242,10 +132,12 @@ def start_platform(
             command = gateway_command(runtime, os.getpid())
 
             def start_gateway() -> subprocess.Popen[bytes]:
-                return _spawn(command, logs / "gateway.log", gateway_env, settings.data_dir)
+                return spawn_logged(command, logs / "gateway.log", gateway_env, settings.data_dir)
 
             # beside the hub, not under it: a hub restart keeps every cluster
-            gateway = Child("Dask Gateway", start_gateway(), _terminate(15), Restart(start_gateway))
+            gateway = Child(
+                "Dask Gateway", start_gateway(), terminate_within(15), Restart(start_gateway)
+            )
             platform.children.append(gateway)
         say("starting JupyterHub")
         log_start = _size(logs / "hub.log")  # the log is appended to across restarts
@@ -258,7 +150,7 @@ def start_platform(
         ]
 
         def start_hub() -> subprocess.Popen[bytes]:
-            return _spawn(hub_command, logs / "hub.log", env, settings.data_dir / "hub")
+            return spawn_logged(hub_command, logs / "hub.log", env, settings.data_dir / "hub")
 
         health = f"{runtime.public_url}{settings.hub.base_url.rstrip('/')}/hub/health"
 
@@ -268,7 +160,9 @@ def start_platform(
                 time.sleep(0.3)
 
         restart_hub = Restart(start_hub, hub_answers)
-        platform.children.append(Child("JupyterHub", start_hub(), _terminate(15), restart_hub))
+        platform.children.append(
+            Child("JupyterHub", start_hub(), terminate_within(15), restart_hub)
+        )
         wait_healthy(platform, logs / "hub.log", timeout=120, log_start=log_start)
         if settings.sync.schedule:  # opt-in: `sdl data sync` on a cron line
             platform.children.append(sync_schedule_child(settings, runtime, env, say))
@@ -287,10 +181,10 @@ def sync_schedule_child(
     run_env = {**env, CONFIG_ENV: runtime.config_file} if runtime.config_file else env
 
     def start() -> subprocess.Popen[bytes]:
-        return _spawn(list(RUNNER_COMMAND), log, run_env, settings.data_dir)
+        return spawn_logged(list(RUNNER_COMMAND), log, run_env, settings.data_dir)
 
     say(f"scheduled sync: {settings.sync.schedule} (UTC); runs logged in {log}")
-    return Child("sync schedule", start(), _terminate(STOP_GRACE_S + 5), Restart(start))
+    return Child("sync schedule", start(), terminate_within(STOP_GRACE_S + 5), Restart(start))
 
 
 def chosen_gateway_ports(settings: Settings) -> dict[str, int]:
@@ -357,29 +251,6 @@ def _logged_since(path: Path, offset: int, line: bytes) -> bool:
     with path.open("rb") as log:
         log.seek(offset)
         return line in log.read()
-
-
-def login_help(settings: Settings) -> list[str]:
-    """What the banner says about logging in, by auth.type."""
-    auth = settings.auth
-    if auth.type == "oidc":
-        return [f"Log in with {auth.oidc.issuer}."]
-    if auth.type == "first-use":
-        lines = [
-            "Login: personal passwords. A new user name takes the password typed at its "
-            f"first login ({MIN_USER_PASSWORD}+ characters); later logins need it."
-        ]
-    else:
-        password = platform_secrets(settings)["shared_password"]
-        lines = [f"Login: workshop mode (shared password). Any user name with: {password}"]
-    if auth.admin_users:
-        where = (
-            "SDL_ADMIN_PASSWORD"
-            if auth.admin_password
-            else f"{settings.data_dir}/secrets/admin_password"
-        )
-        lines.append(f"Admins ({', '.join(auth.admin_users)}) use the admin password from {where}.")
-    return lines
 
 
 def proxy_command(runtime: Runtime) -> list[str]:

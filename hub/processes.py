@@ -1,0 +1,82 @@
+"""The processes `sdl up` runs and reaps: its parts, each in a session of its own with
+its log, and every process of this platform, found by its environment."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+from hub.ossetup import private_file
+from hub.settings import Settings
+
+
+def terminate_within(timeout: float) -> Callable[[subprocess.Popen[bytes]], None]:
+    def stop(proc: subprocess.Popen[bytes]) -> None:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        # anything the child started in its group goes with it
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    return stop
+
+
+def platform_processes(settings: Settings, servers_only: bool = False) -> list[psutil.Process]:
+    """Processes of this platform (by their environment), but `sdl up` itself."""
+    markers = {("SDL_ARCHIVE_DIR", str(settings.archive)), ("SDL_DATA_DIR", str(settings.data_dir))}
+    me, found = os.getpid(), []
+    for proc in psutil.process_iter():
+        try:
+            env = proc.environ()
+        except (psutil.Error, OSError):
+            continue
+        ours = proc.pid != me and any(env.get(key) == value for key, value in markers)
+        if ours and (not servers_only or "JUPYTERHUB_USER" in env):
+            found.append(proc)
+    return found
+
+
+def stop_user_servers(settings: Settings, grace: float) -> int:
+    """SIGTERM every user server (kernels shut down cleanly), SIGKILL what is left."""
+    servers = platform_processes(settings, servers_only=True)
+    for proc in servers:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _, alive = psutil.wait_procs(servers, timeout=grace)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    return len(servers)
+
+
+def reap_user_servers(settings: Settings) -> None:
+    """Kill any process of this platform the hub did not stop: user servers, services."""
+    for proc in platform_processes(settings):
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+
+
+def spawn_logged(
+    command: list[str], log: Path, env: dict[str, str], cwd: Path
+) -> subprocess.Popen[bytes]:
+    with private_file(log).open("ab") as out:
+        return subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+        )
