@@ -16,12 +16,14 @@ import math
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rasterio
 import yaml
+from dask.base import compute as dask_compute
 from pyproj import CRS, Transformer
 from rasterio.transform import from_origin
 from shapely.geometry import mapping, shape
@@ -79,9 +81,11 @@ def read_swath(folder: Path, product: S3Product) -> tuple[dict[str, np.ndarray],
         missing = [b for b, n in names.items() if n not in scene]
         if missing:
             raise ProductError(f"{folder}: satpy could not read band(s) {', '.join(missing)}")
-        arrays = {band: np.asarray(scene[name].values) for band, name in names.items()}
-        lats = np.asarray(scene[lat_name].values, dtype="float64")
-        lons = np.asarray(scene[lon_name].values, dtype="float64")
+        # one compute for every file: dask decodes them side by side
+        wanted = [*names.values(), lat_name, lon_name]
+        values = dask_compute(*(scene[name].data for name in wanted))
+    arrays = {band: np.asarray(v) for band, v in zip(names, values, strict=False)}
+    lats, lons = (np.asarray(v, dtype="float64") for v in values[-2:])
     return arrays, lats, lons
 
 
@@ -187,10 +191,18 @@ def regrid(item: Prepared, grid: Sentinel3Grid) -> Prepared:
         tmp.mkdir(parents=True)
         doc = copy.deepcopy(item.doc)
         crs = CRS.from_user_input(grid.crs)
-        files = {}
-        for name, array in regridded.items():
-            file = f"{item.label}_{name}.tif"
-            write_cog(tmp / file, array, grid.crs, transform, bands[name])
+        files = {name: f"{item.label}_{name}.tif" for name in regridded}
+        # GDAL releases the GIL: bands are compressed (and their overviews built) together
+        with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as pool:
+            list(
+                pool.map(
+                    lambda name: write_cog(
+                        tmp / files[name], regridded[name], grid.crs, transform, bands[name]
+                    ),
+                    regridded,
+                )
+            )
+        for name, file in files.items():
             doc["measurements"][name] = {"path": file}
             files[name] = str(final / file)
         doc["grids"] = {

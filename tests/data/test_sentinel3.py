@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -133,6 +134,28 @@ def test_real_product_regridded_pixels_come_from_their_swath_location(
     assert filled.mean() > 0.3
     assert distance.max() <= 1.01 * 1.5 * max(resolution, product.resolution)
     assert out.doc["crs"] == crs.lower()
+
+
+def test_a_zipped_product_reads_and_regrids_as_its_folder(tmp_path: Path) -> None:
+    """The Copernicus Data Space serves products as <name>.SEN3.zip holding the folder."""
+    folder = rebuild(next(p for p in REAL_PRODUCTS if "SL_2_LST" in p.name), tmp_path / "f")
+    archive = tmp_path / "z" / f"{folder.name}.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for file in sorted(folder.iterdir()):
+            zf.write(file, f"{folder.name}/{file.name}")
+    grid = Sentinel3Grid(crs=LOCAL_CRS["S3A_SL_2_LST"])
+    zipped, unpacked = read_sen3(archive, grid), read_sen3(folder, grid)
+    assert zipped.doc == unpacked.doc
+    assert zipped.build is not None and unpacked.build is not None
+    a, b = zipped.build(zipped), unpacked.build(unpacked)
+    for band in a.files:
+        with rasterio.open(a.files[band]) as x, rasterio.open(b.files[band]) as y:
+            assert np.array_equal(x.read(1), y.read(1), equal_nan=True)
+    assert sorted(p.name for p in archive.parent.iterdir()) == [
+        archive.name,
+        f"{folder.name.removesuffix('.SEN3')}_cog_32724",
+    ]  # the unpacked copy was scratch only
 
 
 def test_product_without_geolocation_is_rejected_and_leaves_nothing(
