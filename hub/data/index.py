@@ -184,8 +184,8 @@ def prepare(
         check_label(item.label, str(path))  # every reader: the label names output files
         return item
     raise ProductError(
-        f"{path}: not a Sentinel-2 or Sentinel-1 SAFE product (.SAFE folder or .zip), "
-        "Sentinel-3 product (.SEN3 folder or .SEN3.zip), "
+        f"{path}: not a Sentinel-2 SAFE product (.SAFE folder or .zip), Sentinel-1 GRD "
+        "product (S1?_IW|EW_GRD?_*.SAFE or .zip), Sentinel-3 product (.SEN3 folder or .SEN3.zip), "
         "STAC item (.json) or eo3 dataset document (.yaml)"
     )
 

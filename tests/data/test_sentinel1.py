@@ -222,3 +222,20 @@ def test_rtc_stac_items_index_as_published(settings, tmp_path: Path, row_counts,
         dask_chunks=None,
     )
     assert set(rtc.data_vars) == {"VV", "VH"} and float(rtc.VV.max()) <= 0.3 + 1e-6
+
+
+def test_ls_groups_by_mission(settings, indexed) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from hub.cli import cli
+
+    args = ["--data-dir", str(settings.data_dir)]
+    table = CliRunner().invoke(cli, ["data", "ls", *args])
+    assert table.exit_code == 0, table.output
+    assert table.output.index("sentinel-1:") < table.output.index("sentinel-2:")
+    rows = json.loads(CliRunner().invoke(cli, ["data", "ls", "--json", *args]).output)
+    s1 = {row["product"]: row for row in rows if row["mission"] == "sentinel-1"}
+    assert s1["s1_grd_sigma0"]["level"] == "GRD" and s1["s1_grd_sigma0"]["datasets"] >= 10
+    assert {"R022", "R102", "R175", "R095"} <= set(s1["s1_grd_sigma0"]["tiles"])
