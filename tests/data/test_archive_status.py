@@ -25,7 +25,8 @@ def site_tiles() -> dict[str, sample.Site]:
 def by_tile(settings: Settings) -> dict[str, list[dict[str, Any]]]:
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in list_datasets(settings):
-        rows[row["tile"]].append(row)
+        if row["product"].startswith("s2_"):  # the map is of Sentinel-2's MGRS tiles
+            rows[row["tile"]].append(row)
     return rows
 
 
