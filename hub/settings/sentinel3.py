@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from hub.settings.base import Strict
+from hub.settings.base import ProjectedCrs, Strict
 
 
 class Sentinel3Grid(Strict):
     """Target grid of Sentinel-3 ingest (the swath is resampled onto it, then indexed)."""
 
-    crs: str = Field(
+    crs: ProjectedCrs = Field(
         "EPSG:3006",
         description="Coordinate reference system of the regridded COGs (default SWEREF 99 "
         "TM); any that pyproj knows, e.g. EPSG:3035 or EPSG:32633.",
@@ -21,20 +21,6 @@ class Sentinel3Grid(Strict):
     slstr_resolution: float = Field(
         1000, gt=0, le=10_000, description="Pixel size in metres for SLSTR (1 km TIR grid)."
     )
-
-    @field_validator("crs")
-    @classmethod
-    def _known_crs(cls, value: str) -> str:
-        from pyproj import CRS
-        from pyproj.exceptions import CRSError
-
-        try:
-            crs = CRS.from_user_input(value)
-        except CRSError as exc:
-            raise ValueError(f"{value!r} is not a coordinate reference system ({exc})") from exc
-        if not crs.is_projected:
-            raise ValueError(f"{value!r} is not a projected CRS; use metres, e.g. EPSG:3006")
-        return value
 
     def resolution_for(self, instrument: str) -> float:
         return self.slstr_resolution if instrument == "SLSTR" else self.olci_resolution
