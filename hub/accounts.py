@@ -12,6 +12,8 @@ import hashlib
 import pwd
 import re
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 from hub.errors import SdlError
@@ -83,6 +85,25 @@ def check_user_account(entry: pwd.struct_passwd, username: str, home: Path | Non
         )
 
 
+_useradd_lock = threading.Lock()  # one useradd at a time in this process
+_LOCKED = "cannot lock"  # useradd's word when another process holds /etc/passwd
+
+
+def _useradd(command: list[str], attempts: int = 20) -> subprocess.CompletedProcess[str]:
+    """useradd, one at a time: concurrent ones fail with "cannot lock /etc/passwd; try
+    again later" (a workshop's first spawns all make accounts at once). Another process
+    may hold the lock too (an admin's `useradd`), so a locked file is retried."""
+    delay = 0.05
+    for _ in range(attempts):
+        with _useradd_lock:
+            result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode == 0 or _LOCKED not in result.stderr:
+            return result
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
+    return result
+
+
 def ensure_user_account(account: str, username: str, home: Path) -> pwd.struct_passwd:
     """`username`'s OS account: checked if it exists, else created (marked as theirs)."""
     try:
@@ -110,7 +131,7 @@ def ensure_user_account(account: str, username: str, home: Path) -> pwd.struct_p
         account_comment(username),
         account,
     ]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = _useradd(command)
     if result.returncode != 0 and "already exists" not in result.stderr:
         raise AccountError(f"useradd {account} failed: {result.stderr.strip()}")
     entry = pwd.getpwnam(account)

@@ -7,6 +7,7 @@ import pwd
 import shutil
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,24 @@ def test_an_account_belongs_to_one_platform_on_the_machine(data_dir: Path) -> No
         _delete_account("sdl-probe-uma")
         _delete_account("sdl-probe2-uma")
         shutil.rmtree(other, ignore_errors=True)
+
+
+@as_root
+def test_a_workshop_of_new_users_all_get_accounts_at_once(data_dir: Path) -> None:
+    """A workshop's first minute: many first spawns make accounts at the same moment.
+    On a loaded machine concurrent useradds failed with "cannot lock /etc/passwd" (the
+    load benchmark of 100 users lost 31 spawns to it); every one must get its account."""
+    names = [f"crowd{i:02d}" for i in range(16)]
+    accounts = [f"sdl-probe-{name}" for name in names]
+    homes = [data_dir / "homes" / name for name in names]
+    try:
+        with ThreadPoolExecutor(len(names)) as pool:
+            made = list(pool.map(ensure_user_account, accounts, names, homes))
+        assert [entry.pw_name for entry in made] == accounts
+        assert len({entry.pw_uid for entry in made}) == len(names)
+    finally:
+        for account in accounts:
+            _delete_account(account)
 
 
 @as_root
