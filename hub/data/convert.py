@@ -9,13 +9,10 @@ files a dataset could point at.
 from __future__ import annotations
 
 import copy
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import rasterio
-import yaml
 from odc.geo.crs import CRS
 from odc.geo.geobox import GeoBox
 from rasterio.shutil import copy as rio_copy
@@ -23,6 +20,7 @@ from rasterio.vrt import WarpedVRT
 from rasterio.warp import Resampling
 
 from hub.data.eo3 import Prepared, ProductError, check_label
+from hub.data.staging import staged, write_metadata
 
 # Full resolution lossless (LERC+ZSTD, ~13% smaller than ZSTD+predictor on Sentinel-2);
 # overviews (only for browsing zoomed out) within 10 DN = 0.001 reflectance, below the
@@ -125,10 +123,7 @@ def convert(item: Prepared, fmt: str, crs: str | None = None) -> Prepared:
     if fmt not in ("cog", "netcdf"):
         raise ProductError(f"--convert {fmt!r}: use cog or netcdf")
     final = output_dir(item, fmt, crs)
-    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}-{id(item)}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with staged(final, item) as tmp:
         doc = copy.deepcopy(item.doc)
         extension = "tif" if fmt == "cog" else "nc"
         written = []
@@ -157,12 +152,7 @@ def convert(item: Prepared, fmt: str, crs: str | None = None) -> Prepared:
             doc["geometry"] = geometry
         doc["properties"]["odc:file_format"] = "GeoTIFF" if fmt == "cog" else "NetCDF"
         doc["properties"]["sdl:converted_from"] = item.location
-        (tmp / "odc-metadata.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-        shutil.rmtree(final, ignore_errors=True)  # a leftover of an earlier, unindexed run
-        tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_metadata(tmp, doc)
     files = {band: str(final / entry["path"]) for band, entry in doc["measurements"].items()}
     return Prepared(
         item.source, f"{item.kind}->{fmt}", doc, (final / "odc-metadata.yaml").as_uri(), files

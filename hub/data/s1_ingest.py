@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rasterio
-import yaml
 from odc.geo.geobox import GeoBox
 from odc.geo.geom import Geometry, polygon
 from rasterio.control import GroundControlPoint
@@ -36,6 +34,7 @@ from hub.data.convert import gdal_threads
 from hub.data.eo3 import EO3_SCHEMA, Prepared, ProductError, check_label, dataset_id
 from hub.data.s1_calibration import sigma0
 from hub.data.s1_safe import Gcp, Polarisation, S1Product, read_product
+from hub.data.staging import staged, write_metadata
 from hub.settings.sentinel1 import Sentinel1Grid
 
 #: The product of a scene's polarisations (an ODC product's datasets hold all its bands)
@@ -186,12 +185,9 @@ def build(item: Prepared, grid: Sentinel1Grid) -> Prepared:
     crs = grid.crs
     product = read_product(item.source)
     final = output_dir(item.source, product.name, crs)
-    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}-{id(item)}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     threads_text = gdal_threads()
     threads = (os.cpu_count() or 1) if threads_text == "ALL_CPUS" else int(threads_text)
-    try:
+    with staged(final, item) as tmp:
         doc = dict(item.doc) | {"crs": crs.lower(), "measurements": {}}
         first = next(iter(product.polarisations.values()))
         doc["geometry"] = mapping(footprint(first.gcps).to_crs(crs).geom)
@@ -208,12 +204,7 @@ def build(item: Prepared, grid: Sentinel1Grid) -> Prepared:
                 "transform": [*list(gbox.transform)[:6], 0, 0, 1],
             }
         }
-        (tmp / "odc-metadata.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-        shutil.rmtree(final, ignore_errors=True)  # a leftover of an earlier, unindexed run
-        tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_metadata(tmp, doc)
     files = {band: str(final / entry["path"]) for band, entry in doc["measurements"].items()}
     return Prepared(item.source, "SAFE-S1->cog", doc, (final / "odc-metadata.yaml").as_uri(), files)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import rasterio
-import yaml
 from dask.base import compute as dask_compute
 from pyproj import CRS, Transformer
 from rasterio.transform import from_origin
@@ -33,6 +31,7 @@ from hub.data.convert import gdal_threads, output_dir
 from hub.data.eo3 import Prepared, ProductError
 from hub.data.s3_meta import Manifest, read_manifest
 from hub.data.s3_products import S3Band, S3Product, product_for
+from hub.data.staging import staged, write_metadata
 from hub.settings.sentinel3 import Sentinel3Grid
 
 SATPY_CONFIG = Path(__file__).parent / "satpy"
@@ -175,9 +174,7 @@ def regrid(item: Prepared, grid: Sentinel3Grid) -> Prepared:
     source, manifest = read_manifest(item.source)
     product = product_for(manifest.product_type, where)
     final = output_dir(item, "cog", grid.crs)
-    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}-{id(item)}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with staged(final, item) as tmp:
         with tempfile.TemporaryDirectory(prefix=".sdl-sen3-", dir=final.parent) as scratch:
             folder = source.folder(Path(scratch))
             check_files(folder, manifest, product, where)
@@ -188,7 +185,6 @@ def regrid(item: Prepared, grid: Sentinel3Grid) -> Prepared:
         radius = 1.5 * max(resolution, float(product.resolution))
         bands = {band.name: band for band in product.bands}
         regridded = resample(arrays, lats, lons, area, bands, radius)
-        tmp.mkdir(parents=True)
         doc = copy.deepcopy(item.doc)
         crs = CRS.from_user_input(grid.crs)
         files = {name: f"{item.label}_{name}.tif" for name in regridded}
@@ -213,10 +209,5 @@ def regrid(item: Prepared, grid: Sentinel3Grid) -> Prepared:
         doc["geometry"] = mapping(shapely_transform(to_map, shape(item.doc["geometry"])))
         doc["properties"]["sdl:converted_from"] = item.source.resolve().as_uri()
         doc["properties"]["sdl:resampling"] = "nearest (pyresample k-d tree)"
-        (tmp / "odc-metadata.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-        shutil.rmtree(final, ignore_errors=True)  # a leftover of an earlier, unindexed run
-        tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_metadata(tmp, doc)
     return Prepared(item.source, "SEN3->cog", doc, (final / "odc-metadata.yaml").as_uri(), files)
