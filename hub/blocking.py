@@ -30,3 +30,16 @@ async def in_spawn_thread(call: Callable[P, T], *args: P.args, **kwargs: P.kwarg
     """Run a blocking call of a spawn in the spawn pool (like `asyncio.to_thread`)."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_pool(), functools.partial(call, *args, **kwargs))
+
+
+@functools.cache
+def _accounts_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="sdl-useradd")
+
+
+async def in_account_thread(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run an OS account's creation on a thread of its own: `useradd` takes the lock of
+    /etc/passwd, so only one runs at a time (hub.accounts), and waiting for it must not
+    hold the spawn pool's threads that other users' quota checks and logins need."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_accounts_pool(), functools.partial(call, *args, **kwargs))

@@ -20,7 +20,7 @@ from tornado import web
 from traitlets import Bool, Integer, Unicode, default
 
 from hub.accounts import AccountError, ensure_user_account, home_folder, os_username
-from hub.blocking import in_spawn_thread
+from hub.blocking import in_account_thread, in_spawn_thread
 from hub.profiles import format_size
 from hub.spawners.gpu_claims import GpuClaims
 from hub.spawners.home_fs import HomeFilesystemError, can_mount_images, ensure_home_filesystem
@@ -217,7 +217,7 @@ class SdlLocalSpawner(GpuClaims, ProfileAwareMixin, LocalProcessSpawner):
             )
         with timed(self.hook_seconds, "home"):
             if self.run_as_os_users and not _account_exists(self.os_user):
-                await in_spawn_thread(self._account)  # useradd: not on the event loop
+                await in_account_thread(self._account)  # useradd: not on the event loop
             # a few system calls: inline, since a thread may queue behind other spawns'
             self._prepare_home()
             await self._limit_home()
