@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -157,7 +157,7 @@ class ChipDataset:
         keys = [(name, time, block_row, block_col) for name in self._names]
         # only this block's tasks, on threads (not a Dask Gateway client a notebook may
         # hold: a block is a small job)
-        needed, _ = cull(self._graph, keys)  # type: ignore[no-untyped-call]
+        needed, _ = cast(Any, cull)(self._graph, keys)  # typed in some dask releases only
         return np.stack([part[0] for part in get(needed, keys)]).astype("float32")
 
     def _block_members(self, where: tuple[int, int, int]) -> list[int]:
@@ -256,7 +256,7 @@ def _chip_graph(data: xr.Dataset, bands: Sequence[str]) -> tuple[dict[Any, Any],
     from dask.base import optimize
 
     arrays = [data[band].data for band in bands]
-    optimised = optimize(*arrays)  # type: ignore[no-untyped-call]
+    optimised = cast(Any, optimize)(*arrays)  # typed in some dask releases only
     graph: dict[Any, Any] = {}
     for array in optimised:
         graph.update(array.__dask_graph__())

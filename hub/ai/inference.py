@@ -20,7 +20,7 @@ import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -118,7 +118,8 @@ def predict_area(
     )
     stacked = data[list(bands)].to_array("band").median("time", skipna=True)
     stacked = stacked.chunk({"band": -1, "y": chip, "x": chip})
-    classes = da.map_blocks(  # type: ignore[no-untyped-call]
+    # dask's own typing of map_blocks differs between releases: called untyped here
+    classes = cast(Any, da.map_blocks)(
         _predict_block, stacked.data, predictor, drop_axis=0, dtype="uint8"
     )
     if client is not None:  # a Dask Gateway (or any distributed) cluster's workers
