@@ -59,7 +59,7 @@ def test_z2jh_hub_pod_gets_the_service_and_workspaces_the_url() -> None:
     c = Config()
     apply_z2jh(settings_from_dict(KUBE), c, "/etc/sdl/settings.yaml")
     names = [s["name"] for s in c.JupyterHub.services]
-    assert names == ["quotas", "workshops"]
+    assert names == ["quotas", "workshops", "archive"]  # the status map serves from the hub pod too
     env = c.KubeSpawner.environment
     assert env["SDL_WORKSHOPS_URL"] == KUBE_WORKSHOPS_URL
     assert env["SDL_TEMPLATES_DIR"] == "/opt/sdl/templates"  # apply_environment's, kept
