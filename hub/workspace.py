@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hub.listen_fd import adopt_listening_socket
 from hub.templates_seed import seed_templates
 
 
@@ -58,7 +59,11 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
-    """Prepare the home the server runs in (it has not started listening yet)."""
+    """Serve on the socket the hub bound, and prepare the home the server runs in (it
+    has not started listening yet)."""
+    port = adopt_listening_socket(serverapp, dict(os.environ))
+    if port is not None:
+        serverapp.log.info("[sdl-workspace] serving on port %s, bound by the hub", port)
     home = Path(os.environ.get("HOME", os.getcwd()))
     try:
         for line in prepare_home(home, dict(os.environ)):

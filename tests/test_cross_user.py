@@ -169,6 +169,56 @@ def test_bob_cannot_talk_to_alices_server_port_directly(world: World) -> None:
         assert "alice's" not in result.stdout and "HTTP 403" in result.stdout, result
 
 
+#: Bob's notebook binds every port it can: the range the spawner once picked from, and the
+#: privileged ports the hub now binds servers on. It prints what it holds, then holds it.
+SQUAT = """
+import resource, socket, time
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+held = []
+for port in [*range(20000, 32000), *range(512, 1024)]:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        s.listen(1)
+        held.append(s)
+    except OSError:
+        s.close()
+low = [s for s in held if s.getsockname()[1] < 1024]
+print(len(held) - len(low), len(low), flush=True)
+time.sleep(300)
+"""
+
+
+def test_bob_holding_every_port_he_can_stops_no_spawn(world: World) -> None:
+    """Finding 4: one user bound all 12,000 ports of the spawner's range and no one could
+    start a server. The hub now binds each server's port itself, below the ports users
+    may bind, so carol's spawn succeeds while bob holds every port he can."""
+    squatter = subprocess.Popen(
+        ["runuser", "-u", world.bob_account, "--", sys.executable, "-c", SQUAT],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd="/tmp",
+    )
+    try:
+        assert squatter.stdout is not None
+        held_high, held_low = map(int, squatter.stdout.readline().split())
+        assert held_high > 11000, "bob holds (nearly) the whole old range"
+        assert held_low == 0, "no user binds a privileged port"
+        carol, _ = start_user(world.platform, "carol")
+        carol_server = server_process("carol", world.platform.data_dir)
+        ports = {
+            c.laddr.port
+            for c in carol_server.net_connections("tcp")
+            if c.status == psutil.CONN_LISTEN
+        }
+        assert ports and all(port < 1024 for port in ports), ports
+        assert carol.api("GET", "/users/carol").json()["servers"][""]["ready"]
+    finally:
+        squatter.kill()
+        squatter.wait()
+
+
 # -- alice's home, files and processes ----------------------------------------------------
 def home_of_alice(world: World) -> Path:
     return Path(world.alice_env["HOME"])

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from tornado import web
@@ -27,7 +28,7 @@ from hub.spawners.home_fs import HomeFilesystemError, can_mount_images, ensure_h
 from hub.spawners.limits import ResourceLimiter, server_cgroup_name
 from hub.spawners.odc import DatabasePlace, ensure_workspace_login, workspace_login_url
 from hub.spawners.options import ProfileAwareMixin, profile_form
-from hub.spawners.ports import allocate_port, release_port
+from hub.spawners.ports import LISTEN_FD_ENV, bind_server_socket, port_pool
 from hub.spawners.timing import format_timings, timed
 
 
@@ -189,6 +190,7 @@ class SdlLocalSpawner(GpuClaims, ProfileAwareMixin, LocalProcessSpawner):
         env = super().get_env()
         env.update(self._odc_env)
         env.update(self._gpu_env)
+        env.update(self._listen_env)
         return env
 
     # the GPUs a running server holds survive a hub restart with the rest of its state
@@ -225,7 +227,7 @@ class SdlLocalSpawner(GpuClaims, ProfileAwareMixin, LocalProcessSpawner):
             self.apply_limits()
         self._odc_env = self._odc_environment()
         self._gpu_env = self.claim_gpus()
-        self.port = allocate_port()  # never random_port(): simultaneous spawns collide
+        listening = self._bind_listening_socket()
         self.note(f"Starting JupyterLab ({self.profile_summary()}).")
         # the database login is made while JupyterLab starts (its URL is known already)
         # and awaited before the hub may call the server ready
@@ -236,13 +238,29 @@ class SdlLocalSpawner(GpuClaims, ProfileAwareMixin, LocalProcessSpawner):
             self.release_gpus()
             raise
         finally:
+            listening.close()  # the server holds its own copy now (or failed to start)
+            self._listen_env = {}
             await login
         self.log.info("[%s] spawn hooks took %s", self.user.name, format_timings(self.hook_seconds))
         return started
 
+    _listen_env: dict[str, str] = {}
+
+    def _bind_listening_socket(self) -> socket.socket:
+        """Bind the server's port here, as root, where no user may bind, and pass the
+        socket down (hub.spawners.ports says why); the server inherits it."""
+        pool = port_pool(as_root=os.geteuid() == 0)
+        if not pool.protected:
+            self.note(f"Server ports: {pool.describe()}.")
+        listening = bind_server_socket(pool, self.ip or "127.0.0.1")
+        self.port = listening.getsockname()[1]
+        self._listen_env = {LISTEN_FD_ENV: str(listening.fileno())}
+        spawner = cast(Any, self)  # LocalProcessSpawner's traits carry no types
+        spawner.popen_kwargs = {**spawner.popen_kwargs, "pass_fds": (listening.fileno(),)}
+        return listening
+
     async def stop(self, now: bool = False) -> None:
         await super().stop(now=now)
-        release_port(self.port)
         self.release_gpus()
         await asyncio.to_thread(self.limiter.remove, self.cgroup_name)
 
