@@ -149,9 +149,7 @@ def proxy(upstream: Upstream) -> Iterator[str]:
         process.wait(timeout=30)
 
 
-def test_an_event_stream_reaches_the_browser_as_it_is_sent(
-    proxy: str, upstream: Upstream
-) -> None:
+def test_an_event_stream_reaches_the_browser_as_it_is_sent(proxy: str, upstream: Upstream) -> None:
     with requests.get(f"{proxy}/progress", stream=True, timeout=30) as reply:
         lines = reply.iter_lines()
         assert next(line for line in lines if line) == b"data: one"
