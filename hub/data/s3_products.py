@@ -83,7 +83,7 @@ COMMON = {"Oa03": "coastal", "Oa04": "blue", "Oa06": "green", "Oa08": "red", "Oa
 WFR_REFLECTANCE = tuple(f"Oa{n:02d}" for n in (*range(1, 13), 16, 17, 18, 21))
 
 
-def _olci(code: str, kind: str, units: str) -> S3Band:
+def _olci_band(code: str, kind: str, units: str) -> S3Band:
     common = (COMMON[code],) if code in COMMON else ()
     return S3Band(
         code,
@@ -98,86 +98,80 @@ def _geophysical(name: str, file: str, units: str, *aliases: str, source: str = 
     return S3Band(name, ((source or name, file),), units, aliases)
 
 
-EFR = S3Product(
+def _flags(
+    name: str, file: str, dtype: str, nodata: int, *, source: str = "", alias: str = "quality_flags"
+) -> S3Band:
+    """The product's quality flags as a band (one per product): unitless bits."""
+    return S3Band(
+        name,
+        ((source or name, file),),
+        "1",
+        ("flags", alias),
+        dtype=dtype,
+        nodata=nodata,
+        flags=True,
+    )
+
+
+def _olci(
+    name: str, product_type: str, level: str, reader: str, bands: tuple[S3Band, ...], what: str
+) -> S3Product:
+    """An OLCI product: full resolution (300 m), geolocated by geo_coordinates.nc."""
+    return S3Product(
+        name,
+        product_type,
+        "OLCI",
+        level,
+        reader,
+        300,
+        "geo_coordinates.nc",
+        ("latitude", "longitude"),
+        bands,
+        f"Sentinel-3 OLCI {what}, full resolution, regridded from the swath at ingest",
+    )
+
+
+EFR = _olci(
     "s3_olci_l1_efr",
     "OL_1_EFR",
-    "OLCI",
     "L1",
     "olci_l1b",
-    300,
-    "geo_coordinates.nc",
-    ("latitude", "longitude"),
     (
-        *(_olci(code, "radiance", "W m-2 sr-1 um-1") for code in OLCI_WAVELENGTHS),
-        S3Band(
-            "quality_flags",
-            (("quality_flags", "qualityFlags.nc"),),
-            "1",
-            ("flags", "qualityflags"),
-            dtype="uint32",
-            nodata=OLCI_L1_INVALID,
-            flags=True,
-        ),
+        *(_olci_band(code, "radiance", "W m-2 sr-1 um-1") for code in OLCI_WAVELENGTHS),
+        _flags("quality_flags", "qualityFlags.nc", "uint32", OLCI_L1_INVALID, alias="qualityflags"),
     ),
-    "Sentinel-3 OLCI Level-1 EFR: top-of-atmosphere radiance, full resolution, "
-    "regridded from the swath at ingest",
+    "Level-1 EFR: top-of-atmosphere radiance",
 )
-WFR = S3Product(
+WFR = _olci(
     "s3_olci_l2_wfr",
     "OL_2_WFR",
-    "OLCI",
     "L2",
     "olci_l2",
-    300,
-    "geo_coordinates.nc",
-    ("latitude", "longitude"),
     (
-        *(_olci(code, "reflectance", "1") for code in WFR_REFLECTANCE),
+        *(_olci_band(code, "reflectance", "1") for code in WFR_REFLECTANCE),
         # log10 values, as ESA stores them; present in every collection (002 to 004)
         _geophysical("chl_nn", "chl_nn.nc", "lg(re mg.m-3)", "chlorophyll"),
         _geophysical("tsm_nn", "tsm_nn.nc", "lg(re g.m-3)", "tsm"),
         _geophysical("iop_nn", "iop_nn.nc", "lg(re m-1)", "adg443"),
         _geophysical("kd490", "trsp.nc", "lg(re m-1)", "trsp", source="trsp"),
         _geophysical("t865", "w_aer.nc", "1", "aerosol_optical_thickness", source="w_aer"),
-        S3Band(
-            "wqsf",
-            (("wqsf", "wqsf.nc"),),
-            "1",
-            ("flags", "quality_flags"),
-            dtype="uint64",
-            nodata=OLCI_WQSF_INVALID,
-            flags=True,
-        ),
+        _flags("wqsf", "wqsf.nc", "uint64", OLCI_WQSF_INVALID),
     ),
-    "Sentinel-3 OLCI Level-2 WFR: water-leaving reflectance and water quality, full "
-    "resolution, regridded from the swath at ingest",
+    "Level-2 WFR: water-leaving reflectance and water quality",
 )
-LFR = S3Product(
+LFR = _olci(
     "s3_olci_l2_lfr",
     "OL_2_LFR",
-    "OLCI",
     "L2",
     "olci_l2",
-    300,
-    "geo_coordinates.nc",
-    ("latitude", "longitude"),
     (
         _geophysical("otci", "otci.nc", "1", "terrestrial_chlorophyll_index"),
         _geophysical("iwv", "iwv.nc", "kg.m-2", "water_vapour"),
         # collection 002 calls it OGVI (ogvi.nc), later ones GIFAPAR (gifapar.nc)
         S3Band("gifapar", (("gifapar", "gifapar.nc"), ("ogvi", "ogvi.nc")), "1", ("fapar",)),
-        S3Band(
-            "lqsf",
-            (("lqsf", "lqsf.nc"),),
-            "1",
-            ("flags", "quality_flags"),
-            dtype="uint32",
-            nodata=2**32 - 1,
-            flags=True,
-        ),
+        _flags("lqsf", "lqsf.nc", "uint32", 2**32 - 1),
     ),
-    "Sentinel-3 OLCI Level-2 LFR: land products (OTCI, FAPAR, water vapour), full "
-    "resolution, regridded from the swath at ingest",
+    "Level-2 LFR: land products (OTCI, FAPAR, water vapour)",
 )
 LST = S3Product(
     "s3_slstr_l2_lst",
@@ -191,15 +185,7 @@ LST = S3Product(
     (
         _geophysical("lst", "LST_in.nc", "K", "land_surface_temperature", source="LST"),
         _geophysical("lst_uncertainty", "LST_in.nc", "K", source="LST_uncertainty"),
-        S3Band(
-            "confidence",
-            (("confidence_in", "flags_in.nc"),),
-            "1",
-            ("flags", "quality_flags"),
-            dtype="uint16",
-            nodata=2**16 - 1,
-            flags=True,
-        ),
+        _flags("confidence", "flags_in.nc", "uint16", 2**16 - 1, source="confidence_in"),
     ),
     "Sentinel-3 SLSTR Level-2 LST: land surface temperature at 1 km, regridded from the "
     "swath at ingest",
