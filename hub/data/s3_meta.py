@@ -9,12 +9,12 @@ and the manifest with platform, product type, timeliness, orbit and the footprin
 from __future__ import annotations
 
 import datetime as dt
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
 from hub.data.eo3 import ProductError
+from hub.data.product_files import ProductSource
 
 MANIFEST = "xfdumanifest.xml"
 NS = {
@@ -126,39 +126,10 @@ def parse_manifest(data: bytes, where: str) -> Manifest:
     )
 
 
-class Sen3Source:
+class Sen3Source(ProductSource):
     """A `.SEN3` folder, or a zip holding one: listing, reading, unpacking."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path.resolve()
-        self.zip: zipfile.ZipFile | None = None
-        self.prefix = ""
-        if path.is_dir():
-            self.name = path.name
-            return
-        try:
-            self.zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise ProductError(f"{path}: not a readable zip archive ({exc})") from exc
-        tops = {n.split("/", 1)[0] for n in self.zip.namelist() if "/" in n}
-        found = [top for top in tops if top.endswith(".SEN3")]
-        if len(found) != 1:
-            raise ProductError(f"{path}: expected one .SEN3 folder in the zip, found {len(found)}")
-        self.name = found[0]
-        self.prefix = self.name + "/"
-
-    def has(self, relative: str) -> bool:
-        if self.zip is not None:
-            return self.prefix + relative in self.zip.namelist()
-        return (self.path / relative).is_file()
-
-    def read(self, relative: str) -> bytes:
-        try:
-            if self.zip is not None:
-                return self.zip.read(self.prefix + relative)
-            return (self.path / relative).read_bytes()
-        except (KeyError, OSError) as exc:
-            raise ProductError(f"{self.path}: {relative} is missing") from exc
+    suffix = ".SEN3"
 
     def folder(self, scratch: Path) -> Path:
         """The product as a folder satpy can read: itself, or unpacked into `scratch`."""

@@ -3,32 +3,13 @@ Copernicus Data Space serves: listing, reading, and the paths rasterio opens."""
 
 from __future__ import annotations
 
-import zipfile
-from pathlib import Path
-
-from hub.data.eo3 import ProductError
+from hub.data.product_files import ProductSource
 
 
-class SafeSource:
+class SafeSource(ProductSource):
     """Read files of a SAFE product, whether unpacked or zipped."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path.resolve()
-        self.zip: zipfile.ZipFile | None = None
-        self.prefix = ""
-        if path.is_dir():
-            self.name = path.name
-            return
-        try:
-            self.zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise ProductError(f"{path}: not a readable zip archive ({exc})") from exc
-        tops = {n.split("/", 1)[0] for n in self.zip.namelist() if "/" in n}
-        safes = {top for top in tops if top.endswith(".SAFE")}
-        if len(safes) != 1:
-            raise ProductError(f"{path}: expected one .SAFE folder in the zip, found {len(safes)}")
-        self.name = safes.pop()
-        self.prefix = self.name + "/"
+    suffix = ".SAFE"
 
     def list(self) -> list[str]:
         """Relative paths of all files in the product."""
@@ -51,14 +32,6 @@ class SafeSource:
             for n in names
             if n.startswith("GRANULE/") and n.count("/") >= 2
         }
-
-    def read(self, relative: str) -> bytes:
-        try:
-            if self.zip is not None:
-                return self.zip.read(self.prefix + relative)
-            return (self.path / relative).read_bytes()
-        except (KeyError, OSError) as exc:
-            raise ProductError(f"{self.path}: {relative} is missing") from exc
 
     def raster_path(self, relative: str) -> str:
         """What rasterio opens for a file of the product."""
