@@ -17,14 +17,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 from xml.etree import ElementTree
 
 import numpy as np
 
 from hub.data.eo3 import ProductError
 from hub.data.safe_files import SafeSource
+from hub.data.safe_xml import find_all, local_name, parse_xml, text
 
 #: S1A_IW_GRDH_1SDV_20210809T173953_20210809T174018_039156_049F13_6FF8(.SAFE)
 NAME = re.compile(
@@ -34,6 +37,7 @@ NAME = re.compile(
 )
 ANY_S1 = re.compile(r"^S1[A-D]_")
 MODES = ("IW", "EW")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,12 @@ class Gcp:
     lon: float
     lat: float
     height: float
+
+
+#: The annotation's elements that hold the fields of a Gcp, and of an AzimuthBlock's
+#: bounds, in the fields' order.
+GCP_TAGS = ("line", "pixel", "longitude", "latitude", "height")
+BLOCK_TAGS = ("firstAzimuthLine", "lastAzimuthLine", "firstRangeSample", "lastRangeSample")
 
 
 @dataclass
@@ -100,43 +110,27 @@ class S1Product:
     polarisations: dict[str, Polarisation]
 
 
-# -- XML by local names (ESA's namespaces differ between product versions) -------------
-def _parse(source: SafeSource, relative: str) -> ElementTree.Element:
-    data = source.read(relative)
-    try:
-        return ElementTree.fromstring(data)
-    except ElementTree.ParseError as exc:
-        raise ProductError(f"{source.path}/{relative}: not well-formed XML ({exc})") from exc
-
-
-def _local(element: ElementTree.Element) -> str:
-    return element.tag.rsplit("}", 1)[-1]
-
-
-def _all(root: ElementTree.Element, tag: str) -> list[ElementTree.Element]:
-    return [el for el in root.iter() if _local(el) == tag]
-
-
-def _text(root: ElementTree.Element, tag: str, where: str) -> str:
-    found = _all(root, tag)
-    if not found or not (found[0].text or "").strip():
-        raise ProductError(f"{where}: missing <{tag}>")
-    return (found[0].text or "").strip()
-
-
+# -- XML by local names (hub.data.safe_xml: ESA's namespaces differ between versions) ------
 def _child(element: ElementTree.Element, tag: str, where: str) -> str:
     for child in element:
-        if _local(child) == tag and child.text is not None:
+        if local_name(child) == tag and child.text is not None:
             return child.text.strip()
-    raise ProductError(f"{where}: <{_local(element)}> has no <{tag}>")
+    raise ProductError(f"{where}: <{local_name(element)}> has no <{tag}>")
 
 
-def _numbers(text: str, dtype: str = "float64") -> np.ndarray:
-    return np.array(text.split(), dtype=dtype)
+def _children(
+    element: ElementTree.Element, tags: tuple[str, ...], kind: Callable[[str], T], where: str
+) -> list[T]:
+    """The named children's values, in the order of `tags` (a record's fields)."""
+    return [kind(_child(element, tag, where)) for tag in tags]
 
 
-def _time(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.rstrip("Z")).replace(tzinfo=dt.UTC)
+def _numbers(value: str, dtype: str = "float64") -> np.ndarray:
+    return np.array(value.split(), dtype=dtype)
+
+
+def _time(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.rstrip("Z")).replace(tzinfo=dt.UTC)
 
 
 # -- the product --------------------------------------------------------------------------
@@ -155,8 +149,8 @@ def listed_files(source: SafeSource, manifest: ElementTree.Element) -> dict[str,
     if "productInfo.json" in source.list():
         renamed = json.loads(source.read("productInfo.json")).get("filenameMap", {})
     files = {}
-    for obj in _all(manifest, "dataObject"):
-        for location in _all(obj, "fileLocation"):
+    for obj in find_all(manifest, "dataObject"):
+        for location in find_all(obj, "fileLocation"):
             href = PurePosixPath(location.get("href", "").removeprefix("./"))
             if href.is_absolute() or ".." in href.parts:
                 raise ProductError(f"{source.path}: manifest lists {href}, outside the product")
@@ -176,38 +170,38 @@ def read_product(path: Path) -> S1Product:
             f"{where}: {name} is not a Sentinel-1 IW/EW GRD product ({'_'.join(kind)}); "
             "this reader takes S1?_IW_GRD?_... and S1?_EW_GRD?_... (SLC, OCN, stripmap: not yet)"
         )
-    manifest = _parse(source, "manifest.safe")
+    manifest = parse_xml(source, "manifest.safe")
     files = listed_files(source, manifest)
     present = set(source.list())
     for relative in files.values():
         if relative.startswith(("annotation/", "measurement/")) and relative not in present:
             raise ProductError(f"{where}: {relative} is missing (listed in manifest.safe)")
-    family = _text(manifest, "familyName", where).upper()
-    number = _text(manifest, "number", where).upper()
+    family = text(manifest, "familyName", where).upper()
+    number = text(manifest, "number", where).upper()
     if family != "SENTINEL-1":
         raise ProductError(f"{where}: manifest says platform {family}, not SENTINEL-1")
-    orbits = {el.get("type"): int(el.text or 0) for el in _all(manifest, "orbitNumber")}
-    tracks = {el.get("type"): int(el.text or 0) for el in _all(manifest, "relativeOrbitNumber")}
-    processing = [el for el in _all(manifest, "processing") if el.get("stop")]
-    software = [el for el in _all(manifest, "software") if el.get("name") == "Sentinel-1 IPF"]
+    orbits = {el.get("type"): int(el.text or 0) for el in find_all(manifest, "orbitNumber")}
+    tracks = {el.get("type"): int(el.text or 0) for el in find_all(manifest, "relativeOrbitNumber")}
+    processing = [el for el in find_all(manifest, "processing") if el.get("stop")]
+    software = [el for el in find_all(manifest, "software") if el.get("name") == "Sentinel-1 IPF"]
     product = S1Product(
         source=source,
         name=name,
         platform=f"sentinel-1{number.lower()}",
-        mode=_text(manifest, "mode", where).upper(),
-        start=_time(_text(manifest, "startTime", where)),
-        stop=_time(_text(manifest, "stopTime", where)),
-        orbit_state=_text(manifest, "pass", where).lower(),
+        mode=text(manifest, "mode", where).upper(),
+        start=_time(text(manifest, "startTime", where)),
+        stop=_time(text(manifest, "stopTime", where)),
+        orbit_state=text(manifest, "pass", where).lower(),
         absolute_orbit=orbits.get("start", 0),
         relative_orbit=tracks.get("start", 0),
-        timeliness=_text(manifest, "productTimelinessCategory", where),
+        timeliness=text(manifest, "productTimelinessCategory", where),
         ipf=software[0].get("version", "") if software else "",
         processed=_time(processing[0].get("stop", "")) if processing else _time("1970-01-01"),
         polarisations={},
     )
     if product.mode not in MODES:
         raise ProductError(f"{where}: instrument mode {product.mode}: only IW and EW are read")
-    for pol in _all(manifest, "transmitterReceiverPolarisation"):
+    for pol in find_all(manifest, "transmitterReceiverPolarisation"):
         key = (pol.text or "").strip().upper()
         product.polarisations[key] = _polarisation(source, files, key, where)
     if not product.polarisations:
@@ -228,44 +222,33 @@ def _pick(files: dict[str, str], folder: str, prefix: str, pol: str, where: str)
 def _polarisation(source: SafeSource, files: dict[str, str], pol: str, where: str) -> Polarisation:
     annotation_path = _pick(files, "annotation", "", pol, where)  # not annotation/*/...
     measurement = _pick(files, "measurement", "", pol, where)
-    annotation = _parse(source, annotation_path)
+    annotation = parse_xml(source, annotation_path)
     at = f"{where}/{annotation_path}"
     result = Polarisation(
         name=pol,
         measurement=measurement,
-        lines=int(_text(annotation, "numberOfLines", at)),
-        samples=int(_text(annotation, "numberOfSamples", at)),
-        pixel_spacing=float(_text(annotation, "rangePixelSpacing", at)),
+        lines=int(text(annotation, "numberOfLines", at)),
+        samples=int(text(annotation, "numberOfSamples", at)),
+        pixel_spacing=float(text(annotation, "rangePixelSpacing", at)),
     )
-    for point in _all(annotation, "geolocationGridPoint"):
-        result.gcps.append(
-            Gcp(
-                line=float(_child(point, "line", at)),
-                pixel=float(_child(point, "pixel", at)),
-                lon=float(_child(point, "longitude", at)),
-                lat=float(_child(point, "latitude", at)),
-                height=float(_child(point, "height", at)),
-            )
-        )
+    for point in find_all(annotation, "geolocationGridPoint"):
+        result.gcps.append(Gcp(*_children(point, GCP_TAGS, float, at)))
     if len(result.gcps) < 4:
         raise ProductError(f"{at}: geolocation grid has {len(result.gcps)} points (need 4+)")
     calibration_path = _pick(files, "annotation/calibration", "calibration", pol, where)
-    calibration = _parse(source, calibration_path)
-    for vector in _all(calibration, "calibrationVector"):
+    calibration = parse_xml(source, calibration_path)
+    for vector in find_all(calibration, "calibrationVector"):
         result.calibration.append(_vector(vector, "sigmaNought", f"{where}/{calibration_path}"))
     noise_path = _pick(files, "annotation/calibration", "noise", pol, where)
-    noise = _parse(source, noise_path)
+    noise = parse_xml(source, noise_path)
     at = f"{where}/{noise_path}"
     # IPF < 2.9 names the range vectors noiseVector / noiseLut
     for tag, lut in (("noiseRangeVector", "noiseRangeLut"), ("noiseVector", "noiseLut")):
-        result.noise_range += [_vector(v, lut, at) for v in _all(noise, tag)]
-    for block in _all(noise, "noiseAzimuthVector"):
+        result.noise_range += [_vector(v, lut, at) for v in find_all(noise, tag)]
+    for block in find_all(noise, "noiseAzimuthVector"):
         result.noise_azimuth.append(
             AzimuthBlock(
-                first_line=int(_child(block, "firstAzimuthLine", at)),
-                last_line=int(_child(block, "lastAzimuthLine", at)),
-                first_sample=int(_child(block, "firstRangeSample", at)),
-                last_sample=int(_child(block, "lastRangeSample", at)),
+                *_children(block, BLOCK_TAGS, int, at),
                 lines=_numbers(_child(block, "line", at), "int64"),
                 values=_numbers(_child(block, "noiseAzimuthLut", at), "float32"),
             )
