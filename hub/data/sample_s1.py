@@ -25,7 +25,13 @@ from rasterio.control import GroundControlPoint
 
 from hub.data import synth
 from hub.data.sample import SITES, WINDOW_PX, Site, window_origin
-from hub.data.sample_s1_xml import annotation_xml, calibration_xml, manifest_xml, noise_xml
+from hub.data.sample_s1_xml import (
+    Header,
+    annotation_xml,
+    calibration_xml,
+    manifest_xml,
+    noise_xml,
+)
 
 LINES, SAMPLES = 500, 600  # 10 m pixels: 5 km along track, 6 km across
 SPACING = 10.0
@@ -179,11 +185,9 @@ def write_product(out: Path, p: Pass) -> Path:
         measurement = tmp / "measurement" / f"{stem}.tiff"
         write_measurement(measurement, dn, gcps)
         files[f"measurement/{stem}.tiff"] = measurement.read_bytes()
+        header = Header(p.platform, pol, start, stop)
         files[f"annotation/{stem}.xml"] = annotation_xml(
-            platform=p.platform,
-            pol=pol,
-            start=start,
-            stop=stop,
+            header,
             absolute=absolute,
             lines=LINES,
             samples=SAMPLES,
@@ -194,23 +198,10 @@ def write_product(out: Path, p: Pass) -> Path:
         vector_lines = [*list(range(0, LINES, 100)), LINES - 1]
         lut_pixels = [*np.arange(0, SAMPLES, 40).tolist(), SAMPLES - 1]
         files[f"annotation/calibration/calibration-{stem}.xml"] = calibration_xml(
-            platform=p.platform,
-            pol=pol,
-            start=start,
-            stop=stop,
-            lines=vector_lines,
-            pixels=lut_pixels,
-            sigma=calibration_lut,
+            header, lines=vector_lines, pixels=lut_pixels, sigma=calibration_lut
         ).encode()
         files[f"annotation/calibration/noise-{stem}.xml"] = noise_xml(
-            platform=p.platform,
-            pol=pol,
-            start=start,
-            stop=stop,
-            lines=vector_lines,
-            pixels=lut_pixels,
-            noise=noise_lut,
-            size=(LINES, SAMPLES),
+            header, lines=vector_lines, pixels=lut_pixels, noise=noise_lut, size=(LINES, SAMPLES)
         ).encode()
     for relative, data in files.items():
         target = tmp / relative

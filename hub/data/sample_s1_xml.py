@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -22,26 +23,42 @@ def _t(when: dt.datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
-def _ads(platform: str, pol: str, start: dt.datetime, stop: dt.datetime, absolute: int) -> str:
-    return (
-        f"<adsHeader><missionId>{platform}</missionId><productType>GRD</productType>"
-        f"<polarisation>{pol}</polarisation><mode>IW</mode><swath>IW</swath>"
-        f"<startTime>{_t(start)}</startTime><stopTime>{_t(stop)}</stopTime>"
-        f"<absoluteOrbitNumber>{absolute}</absoluteOrbitNumber>"
-        f"<missionDataTakeId>1</missionDataTakeId><imageNumber>001</imageNumber></adsHeader>"
-    )
+@dataclass(frozen=True)
+class Header:
+    """Whose annotations these are: one polarisation of one acquisition."""
+
+    platform: str  # S1A, S1C
+    pol: str  # VV, VH
+    start: dt.datetime
+    stop: dt.datetime
+
+    def ads(self, absolute: int) -> str:
+        """The adsHeader every annotation starts with (calibration and noise: orbit 0)."""
+        return (
+            f"<adsHeader><missionId>{self.platform}</missionId><productType>GRD</productType>"
+            f"<polarisation>{self.pol}</polarisation><mode>IW</mode><swath>IW</swath>"
+            f"<startTime>{_t(self.start)}</startTime><stopTime>{_t(self.stop)}</stopTime>"
+            f"<absoluteOrbitNumber>{absolute}</absoluteOrbitNumber>"
+            f"<missionDataTakeId>1</missionDataTakeId><imageNumber>001</imageNumber></adsHeader>"
+        )
 
 
 def _list(values: np.ndarray | Sequence[float], fmt: str = "{:.6e}") -> str:
     return " ".join(fmt.format(v) for v in values)
 
 
+def _vector_start(header: Header, lines: list[int], line: int, pixels: list[int]) -> str:
+    """A LUT vector's azimuth time, line and pixels: calibration and noise alike."""
+    step = (header.stop - header.start) / max(lines[-1], 1)
+    return (
+        f"<azimuthTime>{_t(header.start + step * line)}</azimuthTime>"
+        f'<line>{line}</line><pixel count="{len(pixels)}">{_list(pixels, "{}")}</pixel>'
+    )
+
+
 def annotation_xml(
+    header: Header,
     *,
-    platform: str,
-    pol: str,
-    start: dt.datetime,
-    stop: dt.datetime,
     absolute: int,
     lines: int,
     samples: int,
@@ -49,6 +66,7 @@ def annotation_xml(
     gcps: list[tuple[float, ...]],
     orbit_state: str,
 ) -> str:
+    start, stop = header.start, header.stop
     step = (stop - start) / max(lines - 1, 1)
     points = "".join(
         f"<geolocationGridPoint><azimuthTime>{_t(start + step * line)}</azimuthTime>"
@@ -61,7 +79,7 @@ def annotation_xml(
         for line, pixel, lon, lat, height in gcps
     )
     return (
-        f"{HEADER}<product>{_ads(platform, pol, start, stop, absolute)}"
+        f"{HEADER}<product>{header.ads(absolute)}"
         f"<generalAnnotation><productInformation><pass>{orbit_state.capitalize()}</pass>"
         "<timelinessCategory>Fast-24h</timelinessCategory><platformHeading>"
         f"{-12.0 if orbit_state == 'ascending' else -168.0:.6e}</platformHeading>"
@@ -80,21 +98,15 @@ def annotation_xml(
 
 
 def calibration_xml(
+    header: Header,
     *,
-    platform: str,
-    pol: str,
-    start: dt.datetime,
-    stop: dt.datetime,
     lines: list[int],
     pixels: list[int],
     sigma: Callable[[np.ndarray], np.ndarray],
 ) -> str:
-    px = np.array(pixels, dtype=np.float64)
-    step = (stop - start) / max(lines[-1], 1)
-    values = sigma(px)
+    values = sigma(np.array(pixels, dtype=np.float64))
     vectors = "".join(
-        f"<calibrationVector><azimuthTime>{_t(start + step * line)}</azimuthTime>"
-        f'<line>{line}</line><pixel count="{len(pixels)}">{_list(pixels, "{}")}</pixel>'
+        f"<calibrationVector>{_vector_start(header, lines, line, pixels)}"
         f'<sigmaNought count="{len(pixels)}">{_list(values)}</sigmaNought>'
         f'<betaNought count="{len(pixels)}">{_list(np.full_like(values, 4.737e2))}</betaNought>'
         f'<gamma count="{len(pixels)}">{_list(values * 0.95)}</gamma>'
@@ -103,7 +115,7 @@ def calibration_xml(
         for line in lines
     )
     return (
-        f"{HEADER}<calibration>{_ads(platform, pol, start, stop, 0)}"
+        f"{HEADER}<calibration>{header.ads(0)}"
         "<calibrationInformation><absoluteCalibrationConstant>1.000000e+00"
         "</absoluteCalibrationConstant></calibrationInformation>"
         f'<calibrationVectorList count="{len(lines)}">{vectors}</calibrationVectorList>'
@@ -112,22 +124,17 @@ def calibration_xml(
 
 
 def noise_xml(
+    header: Header,
     *,
-    platform: str,
-    pol: str,
-    start: dt.datetime,
-    stop: dt.datetime,
     lines: list[int],
     pixels: list[int],
     noise: Callable[[np.ndarray], np.ndarray],
     size: tuple[int, int],
 ) -> str:
-    px = np.array(pixels, dtype=np.float64)
-    step = (stop - start) / max(lines[-1], 1)
+    values = noise(np.array(pixels, dtype=np.float64))
     ranges = "".join(
-        f"<noiseRangeVector><azimuthTime>{_t(start + step * line)}</azimuthTime>"
-        f'<line>{line}</line><pixel count="{len(pixels)}">{_list(pixels, "{}")}</pixel>'
-        f'<noiseRangeLut count="{len(pixels)}">{_list(noise(px))}</noiseRangeLut>'
+        f"<noiseRangeVector>{_vector_start(header, lines, line, pixels)}"
+        f'<noiseRangeLut count="{len(pixels)}">{_list(values)}</noiseRangeLut>'
         "</noiseRangeVector>"
         for line in lines
     )
@@ -142,7 +149,7 @@ def noise_xml(
         "</noiseAzimuthVector>"
     )
     return (
-        f"{HEADER}<noise>{_ads(platform, pol, start, stop, 0)}"
+        f"{HEADER}<noise>{header.ads(0)}"
         f'<noiseRangeVectorList count="{len(lines)}">{ranges}</noiseRangeVectorList>'
         f'<noiseAzimuthVectorList count="1">{azimuth}</noiseAzimuthVectorList></noise>\n'
     )
