@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from shapely.geometry import mapping, shape
-
 from hub.data.bands import PRODUCTS, band_by_name, bands_for
-from hub.data.eo3 import EO3_SCHEMA, Prepared, ProductError, dataset_id, load_document
+from hub.data.eo3 import Prepared, ProductError, load_document
+from hub.data.s1_stac import read_s1_rtc
+from hub.data.stac_items import Measured, item_document, item_epsg, read_asset
 
 
 def is_stac_item(doc: dict[str, Any]) -> bool:
@@ -39,16 +39,6 @@ def item_level(item: dict[str, Any], where: Path) -> str:
     raise ProductError(f"{where}: cannot tell L1C from L2A (no s2:product_type/collection)")
 
 
-def item_epsg(item: dict[str, Any], asset: dict[str, Any] | None = None) -> int | None:
-    for source in (asset or {}, item.get("properties", {})):
-        if source.get("proj:epsg"):
-            return int(source["proj:epsg"])
-        code = str(source.get("proj:code") or "")
-        if code.upper().startswith("EPSG:"):
-            return int(code.split(":")[1])
-    return None
-
-
 def read_stac(path: Path) -> Prepared:
     """Build the eo3 document of a Sentinel-2 STAC Item (JSON file)."""
     item = load_document(path)
@@ -57,8 +47,6 @@ def read_stac(path: Path) -> Prepared:
     props = item.get("properties") or {}
     platform = str(props.get("platform", "")).lower()
     if platform.startswith("sentinel-1"):  # analysis-ready RTC backscatter
-        from hub.data.s1_stac import read_s1_rtc
-
         return read_s1_rtc(path, item)
     if not platform.startswith("sentinel-2"):
         raise ProductError(f"{path}: not a Sentinel-2 item (platform {platform or 'missing'})")
@@ -66,9 +54,7 @@ def read_stac(path: Path) -> Prepared:
     if not props.get("datetime"):
         raise ProductError(f"{path}: item has no properties.datetime")
 
-    measurements: dict[str, dict[str, Any]] = {}
-    files: dict[str, str] = {}
-    grids: dict[str, dict[str, Any]] = {}
+    measured = Measured()
     epsg = item_epsg(item)
     for key, asset in (item.get("assets") or {}).items():
         if key.endswith("-jp2") or "data" not in asset.get("roles", ["data"]):
@@ -77,36 +63,20 @@ def read_stac(path: Path) -> Prepared:
             band = band_by_name(re.sub(r"_\d+m$", "", key), level)
         except KeyError:
             continue
-        if band.name in measurements and not key.endswith(f"_{band.resolution}m"):
+        if band.name in measured.measurements and not key.endswith(f"_{band.resolution}m"):
             continue  # CDSE lists B02_10m, B02_20m, ...: keep the native one
-        href = str(asset.get("href", ""))
-        if not href:
-            raise ProductError(f"{path}: asset {key} has no href")
-        shape_ = asset.get("proj:shape") or props.get("proj:shape")
-        transform = asset.get("proj:transform") or props.get("proj:transform")
-        if not shape_ or not transform:
-            raise ProductError(f"{path}: asset {key} lacks proj:shape/proj:transform")
+        found = read_asset(path, key, asset, props)
         epsg = epsg or item_epsg(item, asset)
-        res = abs(float(transform[0]))
-        grid = "default" if res == 10 else f"{res:g}m"
-        grids[grid] = {"shape": list(shape_), "transform": [*list(transform)[:6], 0, 0, 1]}
-        local = href if "://" in href else str((path.parent / href).resolve())
-        files[band.name] = local.removeprefix("file://")
-        measurements[band.name] = {"path": href} | ({} if grid == "default" else {"grid": grid})
-    missing = sorted({b.name for b in bands_for(level)} - set(measurements))
+        res = abs(float(found.grid["transform"][0]))
+        measured.add(band.name, found, "default" if res == 10 else f"{res:g}m")
+    missing = sorted({b.name for b in bands_for(level)} - set(measured.measurements))
     if missing:
         raise ProductError(f"{path}: STAC item lacks asset(s) for band(s) {', '.join(missing)}")
     if epsg is None:
         raise ProductError(f"{path}: no proj:epsg / proj:code on the item or its assets")
-    if "default" not in grids:
+    if "default" not in measured.grids:
         raise ProductError(f"{path}: no 10 m asset: eo3 needs a default grid")
     name = str(props.get("s2:product_uri") or item.get("id")).removesuffix(".SAFE")
-    geometry = item.get("geometry")
-    if not geometry:
-        raise ProductError(f"{path}: item has no geometry")
-    from odc.geo.geom import Geometry
-
-    footprint = Geometry(shape(geometry), crs="EPSG:4326").to_crs(f"EPSG:{epsg}")
     properties = {
         "datetime": props["datetime"],
         "eo:constellation": "sentinel-2",
@@ -120,19 +90,15 @@ def read_stac(path: Path) -> Prepared:
         "s2:processing_baseline": str(props.get("s2:processing_baseline", "")),
         "s2:product_uri": name + ".SAFE",
     }
-    doc = {
-        "$schema": EO3_SCHEMA,
-        "id": dataset_id(name),
-        "label": name,
-        "product": {"name": PRODUCTS[level]},
-        "crs": f"epsg:{epsg}",
-        "geometry": mapping(footprint.geom),
-        "grids": grids,
-        "properties": properties,
-        "measurements": measurements,
-        "lineage": {},
-    }
-    return Prepared(path, "STAC", doc, path.resolve().as_uri(), files)
+    return item_document(
+        path,
+        item,
+        name=name,
+        product=PRODUCTS[level],
+        epsg=epsg,
+        properties=properties,
+        measured=measured,
+    )
 
 
 def _tile(props: dict[str, Any], item: dict[str, Any]) -> str:
