@@ -25,7 +25,7 @@ def data() -> None:
 @platform_options
 def init_cmd(settings: Settings) -> None:
     """Create the index database, its schema and roles, and every mission's products."""
-    from hub.data.index import init_index
+    from hub.data.index_schema import init_index
 
     changed = init_index(settings)
     click.echo(f"index ready ({', '.join(changed) + ' created' if changed else 'unchanged'})")

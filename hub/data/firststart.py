@@ -10,7 +10,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from hub.data.index import AddResult, add, init_index
+from hub.data.index import AddResult, add
+from hub.data.index_schema import init_index
 from hub.data.sample import generate
 from hub.settings import Settings
 

@@ -1,4 +1,5 @@
-"""Writing the Open Data Cube index: schema + products (`init_index`) and datasets (`add`).
+"""Adding datasets to the Open Data Cube index (`add`); the schema and our products:
+`index_schema`, reading the inputs: `index_inputs`.
 
 `add` is idempotent (a product already indexed from the same place is "unchanged") and
 atomic per product: metadata is parsed and every band decoded (and converted copies
@@ -9,8 +10,6 @@ with its reason, removes what it wrote, and the others continue.
 from __future__ import annotations
 
 import contextlib
-import glob
-import json
 import shutil
 import time
 from collections.abc import Iterable, Iterator
@@ -18,199 +17,47 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_complete
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hub.data.db import open_index
-from hub.data.eo3 import (
-    Prepared,
-    ProductError,
-    check_label,
-    check_prepared,
-    is_eo3,
-    load_document,
-    read_eo3,
-)
+from hub.data.eo3 import Prepared, ProductError, check_prepared
+from hub.data.index_inputs import expand, prepare
+from hub.data.index_schema import init_index
 from hub.data.outcomes import AddResult, Outcome, summary_table
-from hub.data.product_defs import METADATA_TYPE, PRODUCTS_DIR, definitions
+from hub.data.product_defs import definitions
 from hub.data.twins import TwinPolicy, freshness, indexed_twins
 from hub.errors import SdlError
 from hub.settings import Settings
-from hub.settings.sentinel1 import Sentinel1Grid
-from hub.settings.sentinel3 import Sentinel3Grid
 
 if TYPE_CHECKING:  # datacube is slow to import: at run time only where it is used
     from datacube.index import Index
     from datacube.index.hl import Doc2Dataset
 
 
-__all__ = ["AddResult", "Outcome", "add", "init_index", "summary_table"]  # as before the split
+# as before the split (the benchmarks import init_index from here)
+__all__ = ["AddResult", "Outcome", "add", "init_index", "summary_table"]
 
 KEEP_NEWEST = "data.twins: newest keeps only the newest copy of an acquisition active"
-
-
-# -- schema and products ----------------------------------------------------------------
-def ensure_products(index: Index) -> list[str]:
-    """Add our metadata type and products if missing (unchanged ones are left alone)."""
-    changed = []
-    mdt_doc = yaml.safe_load((PRODUCTS_DIR / METADATA_TYPE).read_text())
-    existing_type = index.metadata_types.get_by_name(mdt_doc["name"])
-    if existing_type is None:
-        index.metadata_types.add(index.metadata_types.from_doc(mdt_doc))
-        changed.append(mdt_doc["name"])
-    elif _plain(existing_type.definition) != _plain(mdt_doc):  # e.g. new missions' fields
-        index.metadata_types.update_document(mdt_doc, allow_unsafe_updates=True)
-        changed.append(mdt_doc["name"])
-    for product in definitions().values():
-        doc = product.doc
-        existing = index.products.get_by_name(doc["name"])
-        if existing is None:
-            index.products.add(index.products.from_doc(doc))
-            changed.append(doc["name"])
-        elif _plain(existing.definition) != _plain(doc):
-            index.products.update(index.products.from_doc(doc), allow_unsafe_updates=True)
-            changed.append(doc["name"])
-    return changed
-
-
-def _plain(doc: object) -> object:
-    return json.loads(json.dumps(doc))
-
-
-def init_index(settings: Settings) -> list[str]:
-    """Create the database, the ODC schema (and its agdc_* roles) and our products.
-
-    Returns what was created or updated (empty when everything was there already).
-    """
-    _forget_dynamic_indexes()
-    with open_index(settings, validate=False, create=True) as index:
-        created = (
-            ["schema"] if index.init_db(with_default_types=True, with_permissions=True) else []
-        )
-        return created + ensure_products(index)
-
-
-def _forget_dynamic_indexes() -> None:
-    """Work around datacube 1.9 keeping per-product indexes in its global table metadata.
-
-    They are created with each product, but also land on `agdc.dataset` in SQLAlchemy's
-    process-wide MetaData, so a later `init_db` of another database in the same process
-    creates them early and then fails with "relation dix_... already exists".
-    """
-    try:
-        from datacube.drivers.postgres import _schema
-
-        indexes = _schema.DATASET.indexes
-    except (ImportError, AttributeError):  # a datacube without the quirk (or the table)
-        return
-    for index in list(indexes):
-        if (index.name or "").startswith("dix_"):
-            indexes.discard(index)
-
-
-# -- inputs -----------------------------------------------------------------------------
-def expand(paths: Iterable[str | Path]) -> tuple[list[Path], list[Outcome]]:
-    """Files, folders and globs -> candidate products; names that match nothing are rejected."""
-    found: list[Path] = []
-    missing: list[Outcome] = []
-    for raw in paths:
-        text = str(raw)
-        matches = (
-            [Path(p) for p in sorted(glob.glob(text))] if any(c in text for c in "*?[") else []
-        )
-        for path in matches or [Path(text)]:
-            if not path.exists():
-                missing.append(Outcome(text, "rejected", reason="no such file or folder"))
-            elif path.is_dir() and not _is_product_dir(path):
-                found.extend(_scan(path))
-            else:
-                found.append(path)
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    return unique, missing
-
-
-def _is_product_dir(path: Path) -> bool:
-    return path.suffix in (".SAFE", ".SEN3") or any(path.glob("MTD_MSIL*.xml"))
-
-
-def _scan(folder: Path) -> list[Path]:
-    """Products inside a folder: .SAFE folders, .zip files, STAC/eo3 documents."""
-    found = []
-    for path in sorted(folder.rglob("*")):
-        if any(part.startswith(".") for part in path.relative_to(folder).parts):
-            continue  # temporary folders of an interrupted conversion
-        if (path.is_dir() and path.suffix in (".SAFE", ".SEN3")) or (
-            path.is_file()
-            and not {".SAFE", ".SEN3"} & {Path(p).suffix for p in path.relative_to(folder).parts}
-            and (
-                path.suffix.lower() in (".zip", ".json") or path.name.endswith("odc-metadata.yaml")
-            )
-        ):
-            found.append(path)
-    return found
-
-
-def prepare(
-    path: Path,
-    sentinel3: Sentinel3Grid | None = None,
-    sentinel1: Sentinel1Grid | None = None,
-) -> Prepared:
-    """Read any supported input into a Prepared product, or say why it is not one.
-
-    `sentinel3`: the map grid Sentinel-3 swaths are regridded to (data.sentinel3);
-    `sentinel1`: the map grid Sentinel-1 GRD scenes are geocoded to (data.sentinel1).
-    """
-    from hub.data.s1_ingest import read_s1
-    from hub.data.s1_safe import is_s1_safe
-    from hub.data.safe import is_safe, read_safe
-    from hub.data.sentinel3 import is_sen3, read_sen3
-    from hub.data.stac import is_stac_item, read_stac
-
-    item: Prepared | None = None
-    if is_sen3(path):
-        item = read_sen3(path, sentinel3)
-    elif is_s1_safe(path):  # before is_safe, which takes any zip
-        item = read_s1(path, sentinel1)
-    elif is_safe(path):
-        item = read_safe(path)
-    elif path.is_file() and path.suffix.lower() in (".json", ".yaml", ".yml"):
-        doc = load_document(path)
-        if is_stac_item(doc):
-            item = read_stac(path)
-        elif is_eo3(doc):
-            item = read_eo3(path)
-    if item is not None:
-        check_label(item.label, str(path))  # every reader: the label names output files
-        return item
-    raise ProductError(
-        f"{path}: not a Sentinel-2 SAFE product (.SAFE folder or .zip), Sentinel-1 GRD "
-        "product (S1?_IW|EW_GRD?_*.SAFE or .zip), Sentinel-3 product (.SEN3 folder or .SEN3.zip), "
-        "STAC item (.json) or eo3 dataset document (.yaml)"
-    )
 
 
 def _check_and_convert(item: Prepared, convert: str | None, crs: str | None) -> Prepared:
     from hub.data.convert import convert as convert_product
 
     if item.build is not None:  # Sentinel-1 GRD, Sentinel-3: made analysis-ready first
-        built = item.build(item)
-        try:
-            check_prepared(built)
-        except ProductError:
-            _remove_converted(built)
-            raise
-        return built
+        return _checked(item.build(item))
     check_prepared(item)
-    if convert:
-        converted = convert_product(item, convert, crs)
-        try:
-            check_prepared(converted)
-        except ProductError:
-            _remove_converted(converted)
-            raise
-        return converted
-    return item
+    return _checked(convert_product(item, convert, crs)) if convert else item
+
+
+def _checked(made: Prepared) -> Prepared:
+    """A product this run made, checked; what it wrote is removed if it fails."""
+    try:
+        check_prepared(made)
+    except ProductError:
+        _remove_converted(made)
+        raise
+    return made
 
 
 def _remove_converted(item: Prepared) -> None:
@@ -218,7 +65,6 @@ def _remove_converted(item: Prepared) -> None:
         shutil.rmtree(Path(next(iter(item.files.values()))).parent, ignore_errors=True)
 
 
-# -- adding -----------------------------------------------------------------------------
 def add(
     paths: Iterable[str | Path],
     settings: Settings,

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from hub.data import sample, synth
 from hub.data.db import admin_url
-from hub.data.index import add, init_index
+from hub.data.index import add
+from hub.data.index_schema import init_index
 from hub.db.embedded import EmbeddedPostgres
 from hub.settings import Settings, load_settings
 

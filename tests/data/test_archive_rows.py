@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from hub.archive.index_rows import StatusSource, read_rows
 from hub.archive.status import Row, _rows, tile_status
 from hub.data.db import admin_url, connect
-from hub.data.index import add, init_index
+from hub.data.index import add
+from hub.data.index_schema import init_index
 from hub.settings import Settings, load_settings
 
 NOW = datetime(2026, 9, 10, tzinfo=UTC)

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from hub.cli import cli
 from hub.data import sample
 from hub.data.convert import convert
-from hub.data.index import add, init_index
+from hub.data.index import add
+from hub.data.index_schema import init_index
 from hub.data.safe import read_safe
 from hub.data.sample import ACQUISITIONS
 from hub.errors import SdlError

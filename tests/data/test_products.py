@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from hub.data.bands import SCL_CLASSES, band_by_name, bands_for
-from hub.data.index import PRODUCTS_DIR
+from hub.data.product_defs import PRODUCTS_DIR
 
 
 def load(name: str) -> dict:

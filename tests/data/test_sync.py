@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from hub.cli import cli
 from hub.data.db import admin_url
 from hub.data.eo3 import dataset_id
-from hub.data.index import init_index
+from hub.data.index_schema import init_index
 from hub.data.safe import read_safe
 from hub.data.sync import options, sync
 from hub.data.sync_download import (
