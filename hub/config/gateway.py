@@ -16,7 +16,7 @@ from traitlets.config import Config
 from hub.config.context import HubContext
 from hub.config.merge import earlier, with_role_scopes
 from hub.gateway.config import SERVICE_NAME, service_prefix
-from hub.kube.manifests import GATEWAY_API_PORT, gateway_chart_name
+from hub.kube.naming import GATEWAY_API_PORT, gateway_chart_name
 from hub.netutil import free_port
 from hub.runtime import Runtime
 from hub.settings import Settings

@@ -51,7 +51,7 @@ class DashboardRoutes(Backend):
     `stop_cluster`), so the local and the Kubernetes backends share it. How dashboard
     requests reach these routes differs: the local backend never gives its proxy the
     dashboard route; on Kubernetes a higher-priority traefik route sends
-    `<prefix>/clusters/` to the gateway API pods (hub.kube.manifests).
+    `<prefix>/clusters/` to the gateway API pods (hub.kube.network).
     """
 
     async def setup(self, app: web.Application) -> None:

@@ -42,7 +42,7 @@ def kube_gateway_config(settings: Settings) -> Config:
     c.JupyterHubAuthenticator.use_service_access_scopes = True
     c.DaskGateway.backend_class = "hub.gateway.kube.SdlKubeBackend"
     # tokens in any header, `?token=`, or the hub's OAuth login for a browser opening a
-    # dashboard (which on Kubernetes now goes through the API pod, see hub.kube.manifests)
+    # dashboard (which on Kubernetes now goes through the API pod, see hub.kube.network)
     c.DaskGateway.authenticator_class = "hub.gateway.auth.SdlHubAuthenticator"
     c.SdlKubeBackend.limits_provider = provider
     c.SdlKubeBackend.usage_settings = settings  # cluster CPU-hours in the quota budget

@@ -1,7 +1,7 @@
 """The scheduled `sdl data sync` on Kubernetes: CronJob `sdl-data-sync`.
 
 Rendered only when `sync.schedule` is set (the same cron line `sdl up`'s runner reads,
-hub.data.sync_schedule). Its pod is the ingest pod (hub.kube.manifests): the ingest
+hub.data.sync_schedule). Its pod is the ingest pod (hub.kube.ingest): the ingest
 image, the writing database role, the archive PVC writable at /srv/archive (only the
 ingest pods mount it writable), no API token. It reads the `sync:` section from the
 settings document every pod reads, ConfigMap `sdl-settings` (helm-values/README.md,
@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.kube.manifests import POD_LABELS, _ingest_pod, _meta
+from hub.kube.ingest import POD_LABELS, ingest_pod
+from hub.kube.naming import object_meta
 from hub.settings import CONFIG_ENV, Settings
 
 NAME = "sdl-data-sync"
@@ -33,7 +34,7 @@ def sync_cronjob(settings: Settings) -> dict[str, Any] | None:
     if not schedule:
         return None
     kube = settings.kubernetes
-    pod = _ingest_pod(kube, list(COMMAND))
+    pod = ingest_pod(kube, list(COMMAND))
     (container,) = pod["containers"]
     container["env"].append({"name": CONFIG_ENV, "value": SETTINGS_FILE})
     # the provider's credentials, if the lab made the Secret: SDL_SYNC_TOKEN (CDSE's
@@ -54,7 +55,7 @@ def sync_cronjob(settings: Settings) -> dict[str, Any] | None:
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
-        "metadata": _meta(NAME, kube, labels={"app.kubernetes.io/component": "sync"}),
+        "metadata": object_meta(NAME, kube, labels={"app.kubernetes.io/component": "sync"}),
         "spec": {
             "schedule": schedule,
             "timeZone": "Etc/UTC",  # the schedule is UTC everywhere (settings reference)

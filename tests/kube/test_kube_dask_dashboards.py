@@ -15,11 +15,11 @@ from dask_gateway_server.backends.kubernetes.controller import KubeController
 from kube_helpers import rules_allow, selects, validate_strict
 from pydantic import ValidationError
 
-from hub.kube.manifests import (
+from hub.kube.naming import gateway_chart_name
+from hub.kube.network import (
     dask_dashboard_route,
     dask_pod_ingress_policy,
     database_ingress_policy,
-    gateway_chart_name,
     longest_cluster_rule,
     singleuser_egress,
 )

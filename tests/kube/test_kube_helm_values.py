@@ -14,7 +14,7 @@ from traitlets.config import Config
 from hub.config.z2jh import load_z2jh_settings
 from hub.errors import SettingsError
 from hub.gateway.kube import gateway_oauth_env
-from hub.kube.manifests import singleuser_egress
+from hub.kube.network import singleuser_egress
 from hub.kube.spawner import SdlKubeSpawner
 from hub.settings import (
     CONFIG_ENV,

@@ -15,7 +15,8 @@ from kube_helpers import KUBERNETES_VERSIONS
 
 from hub.kube.cli import profiles, render
 from hub.kube.fit import GIB, fit_node, parse_node, system_reserve
-from hub.kube.manifests import backfill_job, ingest_cronjob, platform_objects
+from hub.kube.ingest import backfill_job, ingest_cronjob
+from hub.kube.manifests import platform_objects
 from hub.settings import KubernetesSettings
 
 

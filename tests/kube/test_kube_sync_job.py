@@ -12,7 +12,7 @@ from install_doc import created_objects, install_commands
 from kube_helpers import validate_strict
 
 from hub.kube.cli import render
-from hub.kube.manifests import backfill_job
+from hub.kube.ingest import backfill_job
 from hub.kube.sync_job import SETTINGS_FILE, sync_cronjob
 from hub.settings import settings_from_dict, settings_from_environment
 from tests.kube.test_kube_helm_values import dig, load
