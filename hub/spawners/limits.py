@@ -4,19 +4,18 @@ One machine can cap a server (memory, CPU time, process count) with cgroups, but
 cannot reserve guarantees the way a Kubernetes scheduler does. `ResourceLimiter.detect()`
 picks cgroup v2, cgroup v1 or a no-op limiter; `prepare()` says in plain sentences what
 it enforced and what it could not, so the spawn log never promises more than happened.
+The plans come from `hub.spawners.limit_plan`; the file writes from `hub.spawners.cgroupfs`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import logging
 import os
-import signal
 import sys
-import time
 from pathlib import Path
 
+from hub.spawners import cgroupfs
+from hub.spawners.cgroupfs import UsageFile, read
 from hub.spawners.limit_plan import (
     DEFAULT_PIDS_MAX,
     V1_CONTROLLERS,
@@ -27,8 +26,6 @@ from hub.spawners.limit_plan import (
     parse_mountinfo,
     plan_settings,
 )
-
-log = logging.getLogger(__name__)
 
 
 def instance_tag(data_dir: str | Path) -> str:
@@ -85,9 +82,9 @@ class ResourceLimiter:
             return NoopLimiter(parent, f"resource limits need Linux cgroups, not {sys.platform}")
         if os.geteuid() != 0:
             return NoopLimiter(parent, "the hub does not run as root, so it cannot create cgroups")
-        v1, v2 = parse_mountinfo(_read(Path("/proc/self/mountinfo")))
+        v1, v2 = parse_mountinfo(read(Path("/proc/self/mountinfo")))
         # hybrid machines mount an empty cgroup2 at /sys/fs/cgroup/unified: look for memory
-        if v2 is not None and "memory" in _read(Path(v2) / "cgroup.controllers").split():
+        if v2 is not None and "memory" in read(Path(v2) / "cgroup.controllers").split():
             limiter: CgroupLimiter = CgroupV2Limiter(parent, root=v2, pids_max=pids_max)
         elif "memory" in v1:
             limiter = CgroupV1Limiter(parent, mounts=v1, pids_max=pids_max)
@@ -139,7 +136,7 @@ class CgroupLimiter(ResourceLimiter):
     """What cgroup v1 and v2 share: directories per controller, procs files, cleanup."""
 
     version = 0
-    usage_files: tuple[tuple[str, str, str, str, float], ...] = ()
+    usage_files: tuple[UsageFile, ...] = ()
 
     def __init__(
         self, parent: str = "sdl", *, mounts: dict[str, str], pids_max: int = DEFAULT_PIDS_MAX
@@ -194,14 +191,7 @@ class CgroupLimiter(ResourceLimiter):
         gaps: list[str] = []
         for s in plan_settings(self.version, cpu_limit, mem_limit, cpu_guarantee, self.pids_max):
             target = dirs[s.controller] / s.file if s.controller in dirs else Path()
-            problem = broken.get(s.controller)
-            if problem is None and not target.exists():
-                problem = f"{s.file} does not exist on this kernel"
-            if problem is None:
-                try:
-                    target.write_text(s.value)
-                except OSError as exc:
-                    problem = f"writing {s.value} to {target} failed: {exc.strerror}"
+            problem = broken.get(s.controller) or cgroupfs.write_control(target, s.value)
             if s.what and problem is None:
                 enforced.append(f"{s.what}: enforced (cgroup v{self.version} {s.file} = {s.value})")
             elif s.what:
@@ -222,30 +212,19 @@ class CgroupLimiter(ResourceLimiter):
         processes get. With the sum, each server weighs what its guarantee says, as pods
         do on Kubernetes, and the hub keeps its own share.
         """
-        file, default, ceiling = self.weight_file
         root = self.mounts.get("cpu")
-        if root is None:
-            return
-        parent = Path(root) / self.parent
-        children = (child / file for child in parent.iterdir() if child.is_dir())
-        total = sum(int(text) for path in children if (text := _read(path).strip()).isdigit())
-        with contextlib.suppress(OSError):
-            (parent / file).write_text(str(min(ceiling, max(default, total))))
+        if root is not None:
+            cgroupfs.sum_weights(Path(root) / self.parent, self.weight_file)
 
     def attach_self(self, name: str) -> None:
         """Join the prepared group(s); runs in the child between fork and exec, as root.
 
-        Writes "0" (the kernel's "this process") so nothing is formatted after fork. Raises
-        if the group was not prepared, so Popen fails instead of starting an unlimited server.
+        Nothing is formatted after fork (the paths were encoded by `prepare`). Raises if
+        the group was not prepared, so Popen fails instead of starting an unlimited server.
         """
         if os.getpid() == self._owner_pid:
             raise RuntimeError("attach_self() belongs in the child (preexec_fn), not the hub")
-        for path in self._attach[name]:
-            fd = os.open(path, os.O_WRONLY)
-            try:
-                os.write(fd, b"0")
-            finally:
-                os.close(fd)
+        cgroupfs.join(self._attach[name])
 
     def procs_files(self, name: str) -> list[str]:
         """The `cgroup.procs` files a process writes to join an existing group (from
@@ -258,48 +237,18 @@ class CgroupLimiter(ResourceLimiter):
 
     def pids(self, name: str) -> set[int]:
         """Every process still in the server's group(s)."""
-        paths = set(self.group_dirs(name).values())
-        return {int(pid) for path in paths for pid in _read(path / "cgroup.procs").split()}
+        return cgroupfs.group_pids(self.group_dirs(name).values())
 
     def remove(self, name: str, *, timeout: float = 5.0) -> None:
         """Kill what is left in the group and remove it; quiet if it is already gone."""
         dirs = sorted(set(self.group_dirs(name).values()))
         self._attach.pop(name, None)
-        deadline = time.monotonic() + timeout
-        while pids := (everyone := self.pids(name)) - {os.getpid()}:  # never the hub itself
-            for path in dirs:  # cgroup.kill (v2, Linux 5.14+) also stops a fork storm at once
-                if os.getpid() not in everyone and (path / "cgroup.kill").exists():
-                    with contextlib.suppress(OSError):
-                        (path / "cgroup.kill").write_text("1")
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            if time.monotonic() > deadline:
-                log.warning("cgroup %s: processes %s survived SIGKILL", name, sorted(pids))
-                break
-            time.sleep(0.02)
-        for path in dirs:
-            while path.exists():
-                try:
-                    path.rmdir()  # EBUSY for a moment while killed processes finish exiting
-                except OSError as exc:
-                    if time.monotonic() > deadline:
-                        log.warning("cannot remove cgroup %s: %s", path, exc.strerror)
-                        break
-                    time.sleep(0.02)
+        cgroupfs.kill_and_remove(dirs, name, timeout)
         self.balance_parent()
 
     def usage(self, name: str) -> dict[str, float]:
         """Memory now and at peak, CPU seconds, OOM kills, processes: whichever can be read."""
-        dirs = self.group_dirs(name)
-        out: dict[str, float] = {}
-        for key, controller, file, field, scale in self.usage_files:
-            text = _read(dirs[controller] / file) if controller in dirs else ""
-            pairs = (line.split(maxsplit=1) for line in text.splitlines() if " " in line)
-            raw = dict(pairs).get(field, "").strip() if field else text.strip()
-            if raw.isdigit():
-                out[key] = int(raw) * scale
-        return out
+        return cgroupfs.read_usage(self.group_dirs(name), self.usage_files)
 
 
 class CgroupV1Limiter(CgroupLimiter):
@@ -339,27 +288,12 @@ class CgroupV2Limiter(CgroupLimiter):
     def setup_parent(self) -> str:
         """Create the parent and enable memory, cpu, pids for its children where offered."""
         problem = super().setup_parent()
-        node = Path(self.mounts["memory"])
-        for part in [] if problem else [".", *self.parent.split("/")]:
-            node = node / part
-            offered = set(_read(node / "cgroup.controllers").split())
-            enabled = set(_read(node / "cgroup.subtree_control").split())
-            for controller in offered.intersection(V2_CONTROLLERS) - enabled:
-                try:  # EBUSY: that cgroup holds processes (the hub's own, not delegated)
-                    (node / "cgroup.subtree_control").write_text(f"+{controller}")
-                except OSError as exc:
-                    log.warning("cannot enable %s below %s: %s", controller, node, exc.strerror)
+        if not problem:
+            cgroupfs.enable_controllers(Path(self.mounts["memory"]), self.parent, V2_CONTROLLERS)
         return problem
 
     def unavailable(self, dirs: dict[str, Path]) -> dict[str, str]:
         group = dirs["memory"]
-        there = set(_read(group / "cgroup.controllers").split())
+        there = set(read(group / "cgroup.controllers").split())
         why = "is not enabled below {} (not offered by the kernel or not delegated)"
         return {c: f"the {c} controller {why.format(group.parent)}" for c in dirs if c not in there}
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
