@@ -246,9 +246,13 @@ def _polarisation(source: SafeSource, files: dict[str, str], pol: str, where: st
     for tag, lut in (("noiseRangeVector", "noiseRangeLut"), ("noiseVector", "noiseLut")):
         result.noise_range += [_vector(v, lut, at) for v in find_all(noise, tag)]
     for block in find_all(noise, "noiseAzimuthVector"):
+        first_line, last_line, first_sample, last_sample = _children(block, BLOCK_TAGS, int, at)
         result.noise_azimuth.append(
             AzimuthBlock(
-                *_children(block, BLOCK_TAGS, int, at),
+                first_line,
+                last_line,
+                first_sample,
+                last_sample,
                 lines=_numbers(_child(block, "line", at), "int64"),
                 values=_numbers(_child(block, "noiseAzimuthLut", at), "float32"),
             )
