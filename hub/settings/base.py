@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class Strict(BaseModel):
@@ -30,3 +30,9 @@ def _projected_crs(value: str) -> str:
 
 #: A CRS pyproj knows, in metres (a target grid of ingest).
 ProjectedCrs = Annotated[str, AfterValidator(_projected_crs)]
+
+#: A TCP port a part of the platform listens on; 0 picks a free one at start-up.
+ListenPort = Annotated[int, Field(ge=0, le=65535)]
+
+#: A pixel size in metres (of a target grid of ingest).
+PixelSize = Annotated[float, Field(gt=0, le=10_000)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from hub.settings.base import Strict
+from hub.settings.base import ListenPort, Strict
 
 
 class DaskWorkerSettings(Strict):
@@ -48,17 +48,13 @@ class DaskSettings(Strict):
     enabled: bool = Field(
         True, description="Run Dask Gateway beside the hub and point every workspace at it."
     )
-    port: int = Field(
+    port: ListenPort = Field(
         0,
-        ge=0,
-        le=65535,
         description="Port of the gateway's HTTP proxy (API and dashboards, behind the hub at "
         "/services/dask-gateway); 0 picks a free one at start-up.",
     )
-    tcp_port: int = Field(
+    tcp_port: ListenPort = Field(
         0,
-        ge=0,
-        le=65535,
         description="Port of the gateway's TLS proxy for scheduler traffic (it cannot pass the "
         "hub's HTTP proxy); 0 picks a free one at start-up.",
     )

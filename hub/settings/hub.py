@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hub.settings.base import Strict
+from hub.settings.base import ListenPort, Strict
 
 
 class HubSettings(Strict):
     ip: str = Field("127.0.0.1", description="Address the proxy listens on for browsers.")
-    port: int = Field(8000, ge=0, le=65535, description="Port for browsers; 0 picks a free one.")
+    port: ListenPort = Field(8000, description="Port for browsers; 0 picks a free one.")
     base_url: str = Field("/", description="URL prefix of the whole platform.")
     os_user_prefix: str = Field(
         "sdl-",

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from hub.profiles import format_size, parse_size
 from hub.settings.base import Strict
 
-_NAME = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
-_IMAGE = r"^[a-z0-9][a-z0-9._/:@-]*$"
+#: A Kubernetes object name (a DNS label: what namespaces, releases and secrets allow).
+KubeName = Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
+#: A container image reference (registry/repository:tag or @digest).
+ImageRef = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._/:@-]*$")]
 
 
 def _quantity(value: Any) -> str:
@@ -25,9 +27,8 @@ class ArchiveVolume(Strict):
     type: Literal["pvc", "nfs"] = Field(
         "pvc", description="pvc: an existing PersistentVolumeClaim; nfs: an NFS export."
     )
-    claim_name: str = Field(
+    claim_name: KubeName = Field(
         "sdl-archive",
-        pattern=_NAME,
         description="Name of the archive's PVC (ReadOnlyMany/ReadWriteMany) when type is pvc.",
     )
     nfs_server: str = Field("", description="NFS server host name or address when type is nfs.")
@@ -86,25 +87,21 @@ class BackfillSettings(Strict):
 class KubernetesSettings(Strict):
     """How the platform runs on Kubernetes (z2jh hub + KubeSpawner)."""
 
-    namespace: str = Field("sdl", pattern=_NAME, description="Namespace of the hub and users.")
-    release: str = Field(
+    namespace: KubeName = Field("sdl", description="Namespace of the hub and users.")
+    release: KubeName = Field(
         "sdl",
-        pattern=_NAME,
         description="Helm release name of the z2jh chart (its pods' `release` label).",
     )
-    hub_image: str = Field(
+    hub_image: ImageRef = Field(
         "ghcr.io/space-data-lab/sdl-hub:0.1.0",
-        pattern=_IMAGE,
         description="Hub image: the z2jh hub image with this package installed.",
     )
-    user_image: str = Field(
+    user_image: ImageRef = Field(
         "ghcr.io/space-data-lab/sdl-user:0.1.0",
-        pattern=_IMAGE,
         description="Default workspace image; also the Dask worker image.",
     )
-    ingest_image: str = Field(
+    ingest_image: ImageRef = Field(
         "ghcr.io/space-data-lab/sdl-ingest:0.1.0",
-        pattern=_IMAGE,
         description="Image of the admin ingest CronJob.",
     )
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
@@ -125,15 +122,13 @@ class KubernetesSettings(Strict):
         "/home/jovyan/archive-admin",
         description="Where admins' workspaces also mount the archive writable; empty: never.",
     )
-    odc_secret_name: str = Field(
+    odc_secret_name: KubeName = Field(
         "sdl-odc-readonly",
-        pattern=_NAME,
         description="Secret with the read-only ODC database URL given to every workspace.",
     )
     odc_secret_key: str = Field("url", description="Key of the URL inside odc_secret_name.")
-    odc_admin_secret_name: str = Field(
+    odc_admin_secret_name: KubeName = Field(
         "sdl-odc-admin",
-        pattern=_NAME,
         description="Secret with the writing ODC database URL; mounted by the ingest job only.",
     )
     odc_db_pod_labels: dict[str, str] = Field(
@@ -149,9 +144,8 @@ class KubernetesSettings(Strict):
         "gateway://traefik-sdl-dask-gateway:80",
         description="Dask Gateway scheduler proxy (TLS by SNI) as seen from workspaces.",
     )
-    gateway_release_fullname: str = Field(
+    gateway_release_fullname: KubeName = Field(
         "sdl-dask-gateway",
-        pattern=_NAME,
         description=(
             "Full name of the Dask Gateway chart's release (its `fullname`: the release name"
             " if it contains `dask-gateway`, else `<release>-dask-gateway`). The chart's"

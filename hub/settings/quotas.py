@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from hub.policy.quota import Policy
-from hub.settings.base import Strict
+from hub.settings.base import ListenPort, Strict
 
 
 class QuotaSettings(Strict):
@@ -27,10 +27,8 @@ class QuotaSettings(Strict):
         "sdl",
         description="Database (on the platform's PostgreSQL) holding policies and usage.",
     )
-    port: int = Field(
+    port: ListenPort = Field(
         0,
-        ge=0,
-        le=65535,
         description="Port the quota service listens on (127.0.0.1); 0 picks a free one "
         "locally and 10101 on Kubernetes.",
     )

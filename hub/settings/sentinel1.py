@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hub.settings.base import ProjectedCrs, Strict
+from hub.settings.base import PixelSize, ProjectedCrs, Strict
 
 
 class Sentinel1Grid(Strict):
@@ -16,11 +16,11 @@ class Sentinel1Grid(Strict):
         "SWEREF 99 TM); any projected CRS pyproj knows, e.g. EPSG:32633. `sdl data add "
         "--convert cog --crs ...` overrides it for one run.",
     )
-    iw_resolution: float = Field(
-        10, gt=0, le=10_000, description="Pixel size in metres for IW scenes (GRDH: 10 m)."
+    iw_resolution: PixelSize = Field(
+        10, description="Pixel size in metres for IW scenes (GRDH: 10 m)."
     )
-    ew_resolution: float = Field(
-        40, gt=0, le=10_000, description="Pixel size in metres for EW scenes (GRDM: 40 m)."
+    ew_resolution: PixelSize = Field(
+        40, description="Pixel size in metres for EW scenes (GRDM: 40 m)."
     )
 
     def resolution_for(self, mode: str) -> float:

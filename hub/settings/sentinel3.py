@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hub.settings.base import ProjectedCrs, Strict
+from hub.settings.base import PixelSize, ProjectedCrs, Strict
 
 
 class Sentinel3Grid(Strict):
@@ -15,11 +15,11 @@ class Sentinel3Grid(Strict):
         description="Coordinate reference system of the regridded COGs (default SWEREF 99 "
         "TM); any that pyproj knows, e.g. EPSG:3035 or EPSG:32633.",
     )
-    olci_resolution: float = Field(
-        300, gt=0, le=10_000, description="Pixel size in metres for OLCI full resolution."
+    olci_resolution: PixelSize = Field(
+        300, description="Pixel size in metres for OLCI full resolution."
     )
-    slstr_resolution: float = Field(
-        1000, gt=0, le=10_000, description="Pixel size in metres for SLSTR (1 km TIR grid)."
+    slstr_resolution: PixelSize = Field(
+        1000, description="Pixel size in metres for SLSTR (1 km TIR grid)."
     )
 
     def resolution_for(self, instrument: str) -> float:
