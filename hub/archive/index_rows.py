@@ -35,9 +35,9 @@ from hub.archive.status import (
     CONSTELLATION,
     SENTINEL_2,
     Row,
-    day_bounds,
     envelope,
     next_passes,
+    query_bounds,
     tile_feature,
 )
 
@@ -261,8 +261,7 @@ class StatusSource:
         passes: int = 4,
     ) -> dict[str, Any]:
         """`status.tile_status`'s document for the range, the passes counted from `now`."""
-        now = (now or datetime.now(UTC)).astimezone(UTC)
-        lower, upper = day_bounds(start, end)
+        now, lower, upper = query_bounds(start, end, now)
         with self.lock:
             if time.monotonic() - self.checked >= self.recheck_s:
                 self.refresh()

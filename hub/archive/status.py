@@ -99,13 +99,19 @@ def status_from_rows(
     passes: int = 4,
 ) -> dict[str, Any]:
     """`tile_status` over rows read already (datacube's `_rows` or `index_rows.read_rows`)."""
-    now = (now or datetime.now(UTC)).astimezone(UTC)
-    lower, upper = day_bounds(start, end)
+    now, lower, upper = query_bounds(start, end, now)
     by_tile: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         by_tile[row.tile].append(row)
     found = (tile_feature(t, by_tile[t], lower, upper, now, passes) for t in sorted(by_tile))
     return envelope([f for f in found if f is not None], start, end, now)
+
+
+def query_bounds(
+    start: date | None, end: date | None, now: datetime | None
+) -> tuple[datetime, datetime | None, datetime | None]:
+    """A status query's `now` (None: the present), in UTC, and its `day_bounds`."""
+    return (now or datetime.now(UTC)).astimezone(UTC), *day_bounds(start, end)
 
 
 def day_bounds(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
