@@ -17,8 +17,15 @@ from hub.workshops.model import group_name, utcnow
 meta = sa.MetaData()
 
 
-def _ws_fk() -> sa.ForeignKey:
-    return sa.ForeignKey("workshop_workshops.name", ondelete="CASCADE")
+def _workshop(**kwargs: Any) -> sa.Column[Any]:
+    """The workshop a row belongs to: deleting the workshop deletes the row."""
+    owner = sa.ForeignKey("workshop_workshops.name", ondelete="CASCADE")
+    return sa.Column("workshop", sa.String(30), owner, **kwargs)
+
+
+def _instant(name: str) -> sa.Column[Any]:
+    """A required point in time, with its time zone."""
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=False)
 
 
 workshops_t = sa.Table(
@@ -27,8 +34,8 @@ workshops_t = sa.Table(
     sa.Column("name", sa.String(30), primary_key=True),
     sa.Column("title", sa.String(200), nullable=False, default=""),
     sa.Column("owner", sa.String(64), nullable=False, index=True),
-    sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+    _instant("starts_at"),
+    _instant("ends_at"),
     sa.Column("profiles", sa.Text, nullable=False, default="[]"),
     sa.Column("quota", sa.Text, nullable=False, default="{}"),
     sa.Column("template_kind", sa.String(10), nullable=False, default="builtin"),
@@ -37,40 +44,40 @@ workshops_t = sa.Table(
     sa.Column("template_note", sa.Text, nullable=False, default=""),
     sa.Column("join_code", sa.String(20), nullable=True, unique=True),
     sa.Column("version", sa.Integer, nullable=False, default=0),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    _instant("created_at"),
 )
 participants_t = sa.Table(
     "workshop_participants",
     meta,
-    sa.Column("workshop", sa.String(30), _ws_fk(), primary_key=True),
+    _workshop(primary_key=True),
     sa.Column("username", sa.String(64), primary_key=True, index=True),
     sa.Column("via", sa.String(10), nullable=False),  # name | account | code
-    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+    _instant("added_at"),
 )
 accounts_t = sa.Table(
     "workshop_accounts",
     meta,
     sa.Column("username", sa.String(64), primary_key=True),
-    sa.Column("workshop", sa.String(30), _ws_fk(), nullable=False),
+    _workshop(nullable=False),
     sa.Column("password_hash", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    _instant("created_at"),
 )
 versions_t = sa.Table(
     "workshop_versions",
     meta,
-    sa.Column("workshop", sa.String(30), _ws_fk(), primary_key=True),
+    _workshop(primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("digest", sa.String(64), nullable=False),
     sa.Column("files", sa.Integer, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    _instant("created_at"),
 )
 deliveries_t = sa.Table(
     "workshop_deliveries",
     meta,
-    sa.Column("workshop", sa.String(30), _ws_fk(), primary_key=True),
+    _workshop(primary_key=True),
     sa.Column("username", sa.String(64), primary_key=True),
     sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=False),
+    _instant("delivered_at"),
     sa.Column("report", sa.Text, nullable=False, default="{}"),
     sa.Column("error", sa.Text, nullable=False, default=""),
 )
