@@ -61,6 +61,17 @@ class RouteKeeper:
             if reply.status_code == 200:
                 self.routes = dict(reply.json())
 
+    def wait_answering(self, timeout: float) -> bool:
+        """Until the proxy answers its API (its socket accepts before: `sdl up` holds it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(requests.RequestException):
+                reply = requests.get(f"{self.api_url}/api/routes", headers=self.headers, timeout=2)
+                if reply.status_code == 200:
+                    return True
+            time.sleep(0.2)
+        return False
+
     def restore(self) -> int:
         """Give every route of the copy back to a (restarted) proxy; how many it took."""
         given = 0
@@ -112,21 +123,27 @@ class Platform(Protocol):
     def stop(self, say: Say) -> None: ...
 
 
-def run_until_stopped(platform: Platform, say: Say) -> int:
-    """Block until Ctrl-C / SIGTERM, restarting a part that dies (hub.supervise); stop
-    everything; return the exit code (1 when a part kept dying)."""
-    stopping = False
+def stop_on_signals() -> Callable[[], bool]:
+    """From now on Ctrl-C (SIGINT) and SIGTERM only ask for a stop; the function returned
+    says whether one was asked for, so the caller stops its parts in order."""
+    asked: list[int] = []
 
     def request_stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+        asked.append(signum)
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    return lambda: bool(asked)
+
+
+def run_until_stopped(platform: Platform, say: Say) -> int:
+    """Block until Ctrl-C / SIGTERM, restarting a part that dies (hub.supervise); stop
+    everything; return the exit code (1 when a part kept dying)."""
+    stopping = stop_on_signals()
     code, next_snapshot = 0, 0.0
-    while not stopping:
+    while not stopping():
         failed = platform.failed_child()
-        if failed is not None and not restart_child(failed, say, lambda: stopping):
+        if failed is not None and not restart_child(failed, say, stopping):
             code = 1
             break
         if platform.routes is not None and time.monotonic() >= next_snapshot:

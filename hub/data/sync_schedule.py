@@ -11,7 +11,6 @@ of the runs' output goes to the runner's log (`<data dir>/logs/sync.log` under s
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import IO
 from croniter import croniter
 
 from hub.settings import settings_from_environment
+from hub.supervise import stop_on_signals
 
 Say = Callable[[str], None]
 
@@ -120,19 +120,12 @@ def main() -> None:
     if not schedule:
         print("sync.schedule is not set: nothing to run", flush=True)
         return
-    stop = False
-
-    def request_stop(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stopping = stop_on_signals()
 
     def say(line: str) -> None:
         print(f"[{_utc_now():%Y-%m-%d %H:%M:%S}Z sync-schedule] {line}", flush=True)
 
-    Runner(schedule, say=say).run(lambda: stop)
+    Runner(schedule, say=say).run(stopping)
 
 
 if __name__ == "__main__":
