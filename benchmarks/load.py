@@ -85,8 +85,11 @@ def execute_message(code: str, session: str) -> dict[str, Any]:
 
 async def run_cell(ws_url: str, token: str, code: str, timeout: float) -> str:
     """Run `code` on a kernel over its websocket; the text of its execute_result."""
-    request = HTTPRequest(
-        ws_url, headers={"Authorization": f"token {token}"}, connect_timeout=timeout
+    request = HTTPRequest(  # a browser waits for a handshake as long as the user does
+        ws_url,
+        headers={"Authorization": f"token {token}"},
+        connect_timeout=timeout,
+        request_timeout=timeout,
     )
     conn = await websocket_connect(request)
     try:

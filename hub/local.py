@@ -9,6 +9,7 @@ reaps anything left behind and removes the servers' cgroups, so nothing outlives
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -25,10 +26,12 @@ from hub.datadir import prepare_data_dir
 from hub.db.access import lock_down_embedded
 from hub.db.embedded import EmbeddedPostgres
 from hub.errors import SdlError
-from hub.netutil import free_port, wait_for_port
+from hub.netutil import free_port
 from hub.paths import PACKAGE_DIR
+from hub.ports import hold_sockets, platform_port
 from hub.processes import reap_user_servers, spawn_logged, stop_user_servers, terminate_within
 from hub.profiles import load_profiles
+from hub.proxy import SOCKETS_ENV, inherited_sockets
 from hub.runtime import Runtime, write_runtime
 from hub.settings import CONFIG_ENV, Settings
 from hub.spawners.home_fs import unmount_homes
@@ -54,6 +57,7 @@ class Platform:
     runtime: Runtime
     children: list[Child] = field(default_factory=list)
     routes: RouteKeeper | None = None
+    held_sockets: list[socket.socket] = field(default_factory=list)
 
     def failed_child(self) -> Child | None:
         return next((c for c in self.children if c.proc.poll() is not None), None)
@@ -71,6 +75,8 @@ class Platform:
         reap_user_servers(self.settings)
         remove_instance_groups(self.settings.data_dir)
         unmount_homes(self.settings.data_dir)  # their images stay, for the next start
+        for sock in self.held_sockets:
+            sock.close()
 
 
 def start_platform(
@@ -80,15 +86,19 @@ def start_platform(
     load_profiles(settings.profiles_dir)  # a malformed profile stops us before anything runs
     prepare_data_dir(settings)
     secrets = platform_secrets(settings)
+    # the proxy's ports are held here for the platform's life and handed to each proxy
+    # started: no user can bind them while it restarts (hub.ports says why)
+    public_sockets = hold_sockets(settings.hub.ip, settings.hub.port)
+    api_sockets = hold_sockets("127.0.0.1", 0)
     runtime = Runtime(
         public_ip=settings.hub.ip,
-        public_port=settings.hub.port or free_port(),
-        proxy_api_port=free_port(),
-        hub_port=free_port(),
+        public_port=public_sockets[0].getsockname()[1],
+        proxy_api_port=api_sockets[0].getsockname()[1],
+        hub_port=platform_port(),
         config_file=str(config_file.resolve()) if config_file else "",
         **chosen_gateway_ports(settings),
     )
-    platform = Platform(settings, runtime)
+    platform = Platform(settings, runtime, held_sockets=[*public_sockets, *api_sockets])
     logs = settings.data_dir / "logs"
     env = {**os.environ, "SDL_DATA_DIR": str(settings.data_dir)}
     try:
@@ -104,23 +114,29 @@ def start_platform(
             prepare_index(settings, with_sample, say)
             lock_down_embedded(pg.superuser_url("postgres"), settings.database.name)
         say("starting the proxy")
-        proxy_env = {**env, "CONFIGPROXY_AUTH_TOKEN": secrets["proxy_token"]}
+        held = {runtime.public_port: public_sockets, runtime.proxy_api_port: api_sockets}
+        proxy_env = {
+            **env,
+            "CONFIGPROXY_AUTH_TOKEN": secrets["proxy_token"],
+            SOCKETS_ENV: inherited_sockets(held),
+        }
+        proxy_fds = tuple(sock.fileno() for sock in platform.held_sockets)
 
         def start_proxy() -> subprocess.Popen[bytes]:
             return spawn_logged(
-                proxy_command(runtime), logs / "proxy.log", proxy_env, settings.data_dir
+                proxy_command(runtime), logs / "proxy.log", proxy_env, settings.data_dir, proxy_fds
             )
 
         keeper = RouteKeeper(f"http://127.0.0.1:{runtime.proxy_api_port}", secrets["proxy_token"])
         platform.routes = keeper
 
         def routes_back() -> None:
-            if wait_for_port("127.0.0.1", runtime.proxy_api_port, 30):
+            if keeper.wait_answering(30):
                 say(f"proxy: {keeper.restore()} route(s) restored")
 
         restart_proxy = Restart(start_proxy, routes_back)
         platform.children.append(Child("proxy", start_proxy(), terminate_within(10), restart_proxy))
-        if not wait_for_port("127.0.0.1", runtime.proxy_api_port, 30):
+        if not keeper.wait_answering(30):
             raise SdlError(f"the proxy did not start; see {logs / 'proxy.log'}")
         write_runtime(settings.data_dir, runtime)
         if runtime.gateway_port:
@@ -193,8 +209,8 @@ def chosen_gateway_ports(settings: Settings) -> dict[str, int]:
     if not dask.enabled:
         return {}
     return {
-        "gateway_port": dask.port or free_port(),
-        "gateway_tcp_port": dask.tcp_port or free_port(),
+        "gateway_port": dask.port or platform_port(),
+        "gateway_tcp_port": dask.tcp_port or platform_port(),
     }
 
 

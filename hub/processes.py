@@ -68,7 +68,11 @@ def reap_user_servers(settings: Settings) -> None:
 
 
 def spawn_logged(
-    command: list[str], log: Path, env: dict[str, str], cwd: Path
+    command: list[str],
+    log: Path,
+    env: dict[str, str],
+    cwd: Path,
+    pass_fds: tuple[int, ...] = (),
 ) -> subprocess.Popen[bytes]:
     with private_file(log).open("ab") as out:
         return subprocess.Popen(
@@ -79,4 +83,5 @@ def spawn_logged(
             cwd=cwd,
             start_new_session=True,
             stdin=subprocess.DEVNULL,
+            pass_fds=pass_fds,
         )

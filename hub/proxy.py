@@ -16,18 +16,27 @@ bytes as the server sent them (no decompressing and recompressing), a client tha
 away ends the request upstream, and timeouts leave room for a loaded machine. The pool
 of upstream connections is raised too: its default of 10 would make the 11th browser
 wait behind every spawn-pending page.
+
+`sdl up` holds the proxy's two listening sockets itself and hands them to each proxy it
+starts (SDL_PROXY_SOCKETS: port to file descriptors): a restarted proxy serves on the same
+sockets, and no user can bind the port while it is down (hub.ports).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import socket
 import sys
-from typing import Any
+from typing import Any, cast
 
-from configurable_http_proxy import configproxy
+from configurable_http_proxy import cli, configproxy
 from configurable_http_proxy.handlers import ProxyHandler
 from tornado import httputil
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.httpserver import HTTPServer
 
+SOCKETS_ENV = "SDL_PROXY_SOCKETS"
 MAX_CLIENTS = 512
 #: Time for the server to answer (or a websocket to be accepted): generous for a
 #: loaded machine, finite so a server that never answers frees its slot.
@@ -129,14 +138,39 @@ def _retrieve(flushed: Any) -> None:
         flushed.exception()
 
 
+def inherited_sockets(held: dict[int, list[socket.socket]]) -> str:
+    """SDL_PROXY_SOCKETS for sockets a parent holds: {port: [file descriptors]}."""
+    return json.dumps({str(port): [s.fileno() for s in socks] for port, socks in held.items()})
+
+
+class InheritedSocketServer(HTTPServer):
+    """Serves on the sockets the parent handed down for a port, binding only others."""
+
+    def listen(
+        self,
+        port: int,
+        address: str | None = None,
+        family: socket.AddressFamily = socket.AF_UNSPEC,
+        backlog: int = 128,
+        flags: int | None = None,
+        reuse_port: bool = False,
+    ) -> None:
+        fds = json.loads(os.environ.get(SOCKETS_ENV, "{}")).get(str(port))
+        if not fds:
+            super().listen(port, address, family, backlog, flags, reuse_port)
+            return
+        sockets = [socket.socket(fileno=fd) for fd in fds]
+        for sock in sockets:
+            sock.setblocking(False)
+        self.add_sockets(sockets)
+
+
 def main(argv: list[str]) -> None:
     AsyncHTTPClient.configure(None, max_clients=MAX_CLIENTS, max_body_size=MAX_BODY_SIZE)
-    # the port builds its application from this module name when it starts
-    cast_module: Any = configproxy
-    cast_module.ProxyHandler = StreamingProxyHandler
-    from configurable_http_proxy.cli import main as proxy_main
-
-    proxy_main(args=argv, prog_name="configurable-http-proxy")
+    # the port builds its application and servers from these module names when it starts
+    cast(Any, configproxy).ProxyHandler = StreamingProxyHandler
+    cast(Any, cli).HTTPServer = InheritedSocketServer
+    cli.main(args=argv, prog_name="configurable-http-proxy")
 
 
 if __name__ == "__main__":

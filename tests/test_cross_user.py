@@ -10,6 +10,7 @@ code in his notebook would.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -199,6 +200,7 @@ def test_bob_holding_every_port_he_can_stops_no_spawn(world: World) -> None:
         stdout=subprocess.PIPE,
         text=True,
         cwd="/tmp",
+        start_new_session=True,  # runuser and bob's python: one group, killed together
     )
     try:
         assert squatter.stdout is not None
@@ -215,7 +217,7 @@ def test_bob_holding_every_port_he_can_stops_no_spawn(world: World) -> None:
         assert ports and all(port < 1024 for port in ports), ports
         assert carol.api("GET", "/users/carol").json()["servers"][""]["ready"]
     finally:
-        squatter.kill()
+        os.killpg(squatter.pid, signal.SIGKILL)
         squatter.wait()
 
 

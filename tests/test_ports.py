@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from hub.spawners.ports import (
+from hub.ports import (
     LISTEN_FD_ENV,
     UNPROTECTED_RANGE,
     PortPool,
@@ -31,9 +31,9 @@ REPO = Path(__file__).resolve().parent.parent
 def test_as_root_servers_get_privileged_ports_that_no_service_is_named_for() -> None:
     pool = port_pool(as_root=True, unprivileged_start=1024)
     assert pool.protected
-    assert pool.ports and max(pool.ports) < 1024 and min(pool.ports) >= 512
+    assert pool.ports and max(pool.ports) < 1024 and min(pool.ports) >= 600
     named = set()
-    for port in range(512, 1024):
+    for port in range(600, 1024):
         with contextlib.suppress(OSError):  # not named
             socket.getservbyport(port, "tcp")
             named.add(port)
@@ -99,8 +99,8 @@ def test_the_server_serves_on_the_socket_the_hub_bound(tmp_path: Path) -> None:
                 headers={"Authorization": "token secret"},
                 timeout=5,
             )
-        except requests.ConnectionError:
-            return None
+        except (requests.ConnectionError, requests.Timeout):
+            return None  # the socket accepts from the start; the server answers once up
 
     try:
         reply = wait_until(status, timeout=60, what="the server answers on the hub's port")

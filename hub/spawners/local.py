@@ -22,13 +22,13 @@ from traitlets import Bool, Integer, Unicode, default
 
 from hub.accounts import AccountError, ensure_user_account, home_folder, os_username
 from hub.blocking import in_account_thread, in_spawn_thread
+from hub.ports import LISTEN_FD_ENV, bind_server_socket, port_pool
 from hub.profiles import format_size
 from hub.spawners.gpu_claims import GpuClaims
 from hub.spawners.home_fs import HomeFilesystemError, can_mount_images, ensure_home_filesystem
 from hub.spawners.limits import ResourceLimiter, server_cgroup_name
 from hub.spawners.odc import DatabasePlace, ensure_workspace_login, workspace_login_url
 from hub.spawners.options import ProfileAwareMixin, profile_form
-from hub.spawners.ports import LISTEN_FD_ENV, bind_server_socket, port_pool
 from hub.spawners.timing import format_timings, timed
 
 

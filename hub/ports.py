@@ -1,4 +1,4 @@
-"""Listening sockets for local servers: bound by the hub, handed to each server.
+"""Ports on one machine that users cannot take: for servers, and for the platform's parts.
 
 A workspace may bind as many ports as it likes. Had the spawner picked its servers'
 ports from a range users can bind, one user could fill that range and stop every spawn
@@ -9,27 +9,44 @@ binds each server's socket itself, on a privileged port (below the kernel's
 socket as a file descriptor (`hub.listen_fd`). Holding the port from the moment it is
 chosen also ends the race of handing out a bare number that two spawns might share.
 
+The platform's own parts that run as root (the hub, its services, Dask Gateway) listen
+on privileged ports too (`platform_port`), so no user can be waiting on one when a part
+restarts, to answer in its place. The proxy's two ports are held by `sdl up` itself and
+handed to each proxy it starts (`hold_sockets`), so they are never free at all.
+
 Not root (the single-user fallback), or a kernel that lets anyone bind low ports (some
 container runtimes set the limit to 0): a range users can bind, said in the spawn log.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from tornado.netutil import bind_sockets
+
 from hub.listen_fd import LISTEN_FD_ENV
 
-__all__ = ["LISTEN_FD_ENV", "PortPool", "bind_server_socket", "port_pool"]
+__all__ = [
+    "LISTEN_FD_ENV",
+    "PortPool",
+    "bind_server_socket",
+    "hold_sockets",
+    "platform_port",
+    "port_pool",
+]
 
 #: Where the kernel says from which port on anyone may bind.
 UNPRIVILEGED_START = Path("/proc/sys/net/ipv4/ip_unprivileged_port_start")
-#: The privileged ports servers may have: above the well-known services of 1-511, which a
-#: machine without /etc/services would not name.
-PRIVILEGED_FLOOR = 512
+#: Privileged ports for users' servers, and apart from them for the platform's parts (a
+#: server started while a part restarts never takes the part's port); both above the
+#: well-known services of 1-511, which a machine without /etc/services would not name.
+SERVER_PORTS = range(600, 1024)
+PLATFORM_PORTS = range(512, 600)
 #: Used when no privileged port can be had: outside Linux's ephemeral range (32768-).
 UNPROTECTED_RANGE = range(20000, 32000)
 
@@ -65,12 +82,15 @@ def _named_in_services(port: int) -> bool:
 
 
 @cache
-def port_pool(as_root: bool, unprivileged_start: int | None = None) -> PortPool:
-    """The ports this hub may bind its servers on."""
+def port_pool(
+    as_root: bool, unprivileged_start: int | None = None, band: range = SERVER_PORTS
+) -> PortPool:
+    """The ports of `band` this platform may bind on (users' servers, or its parts)."""
     start = unprivileged_port_start() if unprivileged_start is None else unprivileged_start
     if not as_root:
         return PortPool(tuple(UNPROTECTED_RANGE), False, "the platform does not run as root")
-    free = tuple(p for p in range(PRIVILEGED_FLOOR, min(start, 1024)) if not _named_in_services(p))
+    low = range(band.start, min(band.stop, start))
+    free = tuple(p for p in low if not _named_in_services(p))
     if not free:
         why = f"net.ipv4.ip_unprivileged_port_start is {start}"
         return PortPool(tuple(UNPROTECTED_RANGE), False, why)
@@ -91,3 +111,17 @@ def bind_server_socket(pool: PortPool, ip: str = "127.0.0.1") -> socket.socket:
         sock.listen(socket.SOMAXCONN)
         return sock
     raise RuntimeError(f"no free port among {pool.describe()}")
+
+
+def platform_port(host: str = "127.0.0.1") -> int:
+    """A free port for a part of the platform that runs as root: privileged if we are
+    root, so that no user can bind it while the part restarts; else any free one."""
+    pool = port_pool(as_root=os.geteuid() == 0, band=PLATFORM_PORTS)
+    with bind_server_socket(pool, host) as sock:
+        return int(sock.getsockname()[1])
+
+
+def hold_sockets(ip: str, port: int) -> list[socket.socket]:
+    """Listening sockets on ip:port (port 0: a free one; "": every interface), for a
+    parent to hold and pass to each child it (re)starts: the port is never free."""
+    return bind_sockets(port, ip or None)
