@@ -6,12 +6,11 @@ Each simulated user (one thread, all released together) does what a workshop's f
 minute does in a browser: the login form, a spawn request for the default profile, waits
 until the server answers through the proxy, starts a kernel and runs one cell
 (`sum(range(10**6))`) over the kernel's websocket, through the proxy, checking the
-result. It asks the hub every 2 s whether the server is ready and, like a browser, gives
-no request a deadline shorter than the user's own (the progress event stream is not
-used: the Python port of the proxy buffers a response whole, so a stream never arrives
-through it before it ends). Every
-server keeps running until every user is done, so the last users meet the full load of
-the first (the way a workshop looks at 9:00).
+result. It asks the hub every 2 s whether the server is ready (what the spawn page's
+progress stream tells a browser, at less cost to a thread per user) and, like a browser,
+gives no request a deadline shorter than the user's own. Every server keeps running until
+every user is done, so the last users meet the full load of the first (the way a
+workshop looks at 9:00).
 
 Reported: per step and end to end (login → cell result) p50/p95/max, failures with their
 reason (target: 0), peak memory, CPU seconds by program. Needs root (servers run as
@@ -44,7 +43,9 @@ from spawn import (  # noqa: E402  (benchmarks/spawn.py: the same login and spaw
     Sampler,
     form_login,
     machine_info,
+    request_spawn,
     summarize,
+    wait_polled_ready,
     wait_routed,
 )
 
@@ -118,19 +119,6 @@ async def run_cell(ws_url: str, token: str, code: str, timeout: float) -> str:
         conn.close()
 
 
-def wait_ready(api: HubClient, name: str, deadline: float) -> None:
-    """Until the hub says the server is ready; each question may wait until the deadline."""
-    while time.monotonic() < deadline:
-        left = max(deadline - time.monotonic(), 1)
-        server = api.api("GET", f"/users/{name}", timeout=left).json()["servers"].get("")
-        if server and server.get("ready"):
-            return
-        if not server:
-            raise RuntimeError("spawn failed: the server is gone (see the hub log)")
-        time.sleep(2.0)
-    raise TimeoutError("not ready before the deadline")
-
-
 def run_user(urls: tuple[str, str], name: str, timeout: float, start: threading.Barrier) -> UserRun:
     public_url, hub_url = urls
     run = UserRun(name)
@@ -144,12 +132,8 @@ def run_user(urls: tuple[str, str], name: str, timeout: float, start: threading.
         form_login(browser, name)
         run.login_s = time.monotonic() - t0
         # a browser waits as long as it takes: no request gives up before the user does
-        response = api.api(
-            "POST", f"/users/{name}/server", json={"profile": PROFILE}, timeout=timeout
-        )
-        if response.status_code not in (201, 202):
-            raise RuntimeError(f"spawn refused: HTTP {response.status_code} {response.text[:200]}")
-        wait_ready(api, name, deadline)
+        request_spawn(api, name, {"profile": PROFILE}, timeout)
+        wait_polled_ready(api, name, deadline, every=2.0, patient=True)
         wait_routed(browser, api, name, deadline)
         run.ready_s = time.monotonic() - t0
         token = api.api(
@@ -225,7 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         hub_url = f"http://127.0.0.1:{read_runtime(running.data_dir).hub_port}"
         result = measure((running.url, hub_url), names, args.timeout)
         log = running.hub_log()
+        proxy_log = (running.data_dir / "logs" / "proxy.log").read_text(errors="replace")
     result["hub_errors_in_log"] = log.count("[E ")
+    # what went wrong, for the record: the platform's data dir is gone after the run
+    result["hub_error_lines"] = [line for line in log.splitlines() if line.startswith("[E ")][:40]
+    result["proxy_error_lines"] = [line for line in proxy_log.splitlines() if "[E " in line][:40]
     report = {"machine": machine_info(), "cell": CELL, **result}
     report["target"] = "0 failures"
     report["met"] = not result["failures"]

@@ -150,16 +150,27 @@ def wait_routed(browser: HubClient, api: HubClient, name: str, deadline: float) 
     raise TimeoutError(f"{url} did not answer: {last}")
 
 
-def wait_polled_ready(api: HubClient, name: str, deadline: float) -> None:
-    """Ask the hub once a second whether the server is ready (short requests only)."""
+def request_spawn(api: HubClient, name: str, options: dict[str, Any], timeout: float) -> None:
+    """Ask for the user's server, waiting for the answer as long as the user would."""
+    response = api.api("POST", f"/users/{name}/server", json=options, timeout=timeout)
+    if response.status_code not in (201, 202):
+        raise RuntimeError(f"spawn refused: HTTP {response.status_code} {response.text[:300]}")
+
+
+def wait_polled_ready(
+    api: HubClient, name: str, deadline: float, every: float = 1.0, patient: bool = False
+) -> None:
+    """Ask the hub every `every` s whether the server is ready; each question waits 60 s,
+    or (`patient`, as a browser) until the deadline."""
     while time.monotonic() < deadline:
-        user = api.api("GET", f"/users/{name}", timeout=60).json()
+        wait = max(deadline - time.monotonic(), 1) if patient else 60
+        user = api.api("GET", f"/users/{name}", timeout=wait).json()
         server = user.get("servers", {}).get("")
         if server and server.get("ready"):
             return
         if not server:
             raise RuntimeError("spawn failed: the server is gone (see the hub log)")
-        time.sleep(1.0)
+        time.sleep(every)
     raise TimeoutError("not ready before the spawn timeout")
 
 
@@ -190,9 +201,7 @@ def run_user(
     try:
         form_login(browser, name)
         result.login_s = time.monotonic() - t0
-        response = api.api("POST", f"/users/{name}/server", json=options, timeout=timeout)
-        if response.status_code not in (201, 202):
-            raise RuntimeError(f"spawn refused: HTTP {response.status_code} {response.text[:300]}")
+        request_spawn(api, name, options, timeout)
         result.requested_s = time.monotonic() - t0
         if client == "poll":
             wait_polled_ready(api, name, deadline)
