@@ -21,6 +21,7 @@ import numpy as np
 from hub import eo
 from hub.ai.cache import ChipCache, Stats
 from hub.ai.labels import IGNORE, LabelError, Labels, rasterise
+from hub.ai.source import load_reflectance
 from hub.errors import SdlError
 
 if TYPE_CHECKING:
@@ -288,18 +289,17 @@ def chips(
     times = (time, time) if isinstance(time, str) else time
     spec = ChipSpec(tuple(bands), size, resolution, crs, times, mission, level, mask_clouds, block)
     try:
-        data = eo.load(
-            lon=lon,
-            lat=lat,
-            time=time,
-            bands=list(bands),
+        data = load_reflectance(
+            lon,
+            lat,
+            time,
+            bands=bands,
             mission=mission,
             level=level,
             crs=crs,
             resolution=resolution,
+            block=spec.block_px,
             mask_clouds=mask_clouds,
-            reflectance=True,
-            dask_chunks={"time": 1, "x": spec.block_px, "y": spec.block_px},
             dc=dc,
         )
     except eo.QueryError as error:

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from hub import eo
 from hub.ai.cache import Stats
 from hub.ai.labels import IGNORE
+from hub.ai.source import load_reflectance
 
 if TYPE_CHECKING:
     from datacube import Datacube
@@ -103,17 +103,16 @@ def predict_area(
     import dask.array as da
     import odc.geo.xr  # noqa: F401  (the .odc accessor)
 
-    data = eo.load(
-        lon=lon,
-        lat=lat,
-        time=time,
-        bands=list(bands),
+    data = load_reflectance(
+        lon,
+        lat,
+        time,
+        bands=bands,
         mission=mission,
         level=level,
         crs="EPSG:3006",
         resolution=resolution,
-        reflectance=True,
-        dask_chunks={"time": 1, "x": chip, "y": chip},
+        block=chip,
         dc=dc,
     )
     stacked = data[list(bands)].to_array("band").median("time", skipna=True)
