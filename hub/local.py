@@ -26,10 +26,17 @@ from hub.datadir import prepare_data_dir
 from hub.db.access import lock_down_embedded
 from hub.db.embedded import EmbeddedPostgres
 from hub.errors import SdlError
+from hub.gateway.config import SERVICE_NAME as GATEWAY_SERVICE
 from hub.netutil import free_port
 from hub.paths import PACKAGE_DIR
 from hub.ports import hold_sockets, platform_port
-from hub.processes import reap_user_servers, spawn_logged, stop_user_servers, terminate_within
+from hub.processes import (
+    reap_orphaned_services,
+    reap_user_servers,
+    spawn_logged,
+    stop_user_servers,
+    terminate_within,
+)
 from hub.profiles import load_profiles
 from hub.proxy import SOCKETS_ENV, inherited_sockets
 from hub.runtime import Runtime, write_runtime
@@ -166,6 +173,8 @@ def start_platform(
         ]
 
         def start_hub() -> subprocess.Popen[bytes]:
+            if orphans := reap_orphaned_services(settings, spare=[GATEWAY_SERVICE]):
+                say(f"stopped {orphans} service(s) a dead hub left running")
             return spawn_logged(hub_command, logs / "hub.log", env, settings.data_dir / "hub")
 
         health = f"{runtime.public_url}{settings.hub.base_url.rstrip('/')}/hub/health"

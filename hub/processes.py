@@ -7,7 +7,7 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import psutil
@@ -85,3 +85,27 @@ def spawn_logged(
             stdin=subprocess.DEVNULL,
             pass_fds=pass_fds,
         )
+
+
+def reap_orphaned_services(settings: Settings, spare: Collection[str] = ()) -> int:
+    """Kill the services a dead hub left running (a hub killed outright cannot stop the
+    idle culler or the quota and workshop services it started): before a hub (re)starts,
+    a service process of this platform whose parent is neither `sdl up` nor another of
+    its processes is an orphan, and the new hub starts its own. Services named in `spare`
+    are not the hub's (Dask Gateway runs beside it; its clusters outlive its crashes).
+    Returns how many were killed."""
+    ours = platform_processes(settings)
+    parents = {os.getpid(), *(proc.pid for proc in ours)}  # a live part's children stay
+    orphans = []
+    for proc in ours:
+        try:
+            env, parent = proc.environ(), proc.ppid()
+        except psutil.Error:
+            continue
+        name = env.get("JUPYTERHUB_SERVICE_NAME")  # set for services, never for servers
+        if name and name not in spare and parent not in parents:
+            orphans.append(proc)
+    for proc in orphans:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    return len(orphans)

@@ -10,9 +10,11 @@ process, still known to the gateway), and the stop by SIGTERM leaves nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +93,27 @@ def cluster_known(gateway: Any, name: str) -> bool:
         return False
 
 
+def platform_environs(data_dir: Path) -> list[dict[str, str]]:
+    """The environments of this platform's processes (each carries SDL_DATA_DIR)."""
+    found = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            env = proc.environ()
+            if env.get("SDL_DATA_DIR") == str(data_dir):
+                found.append(env)
+    return found
+
+
+def hub_services(data_dir: Path) -> Counter[str]:
+    """How many processes of each service the hub started run now (Dask Gateway and
+    its helpers run beside the hub, not under it)."""
+    return Counter(
+        env["JUPYTERHUB_SERVICE_NAME"]
+        for env in platform_environs(data_dir)
+        if env.get("JUPYTERHUB_SERVICE_NAME", "dask-gateway") != "dask-gateway"
+    )
+
+
 def test_each_dead_part_comes_back_and_the_user_loses_nothing() -> None:
     with start_platform(SETTINGS) as platform:
         fay = HubClient(platform.url)
@@ -125,6 +148,16 @@ def test_each_dead_part_comes_back_and_the_user_loses_nothing() -> None:
             assert part_pid(platform.data_dir, part) != before
             assert server_pid("fay", platform.data_dir) == server  # the same server process
             wait_until(lambda: hub_knows_fay(fay), 60, "the hub's API")
+            if part == "JupyterHub":  # the dead hub's services are gone, the new hub's run
+                services = wait_until(
+                    lambda: (
+                        hub_services(platform.data_dir)["idle-culler"] == 1
+                        and hub_services(platform.data_dir)
+                    ),
+                    60,
+                    "one idle culler",
+                )
+                assert set(services.values()) == {1}, services
             # the same cluster, still running and known to the (maybe restarted) gateway
             assert {p.pid for p in cluster_processes(cluster)} == scheduler
             wait_until(lambda: cluster_known(gateway, cluster), 60, "the cluster")
@@ -144,6 +177,7 @@ def test_each_dead_part_comes_back_and_the_user_loses_nothing() -> None:
         p.info["cmdline"] and str(platform.data_dir) in " ".join(p.info["cmdline"])
         for p in psutil.process_iter(["cmdline"])
     )
+    assert platform_environs(platform.data_dir) == [], "a process of the platform outlived it"
     tag = instance_tag(platform.data_dir)
     root = Path("/sys/fs/cgroup")
     left = [*root.glob(f"*/sdl/*-{tag}"), *root.glob(f"sdl/*-{tag}")]

@@ -18,6 +18,8 @@ def apply_services(ctx: HubContext, c: Config) -> None:
             {
                 "name": "idle-culler",
                 "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={idle}"],
+                # marks it as this platform's, so `sdl up` can reap it after a hub crash
+                "environment": {"SDL_DATA_DIR": str(ctx.data_dir)},
             }
         )
         roles.append(
