@@ -159,8 +159,18 @@ def run_user(urls: tuple[str, str], name: str, timeout: float, start: threading.
         run.cell_s = time.monotonic() - t0
         run.ok = True
     except Exception as exc:  # recorded as a failure, the others go on
-        run.error = f"{type(exc).__name__}: {exc}"[:400]
+        run.error = f"{type(exc).__name__}: {exc}{_answer_of(exc)}"[:600]
     return run
+
+
+def _answer_of(exc: Exception) -> str:
+    """What the server said with an HTTP error (whose answer it was, and why)."""
+    response = getattr(exc, "response", None)
+    body = getattr(response, "body", None) or getattr(response, "text", None) or b""
+    if isinstance(body, bytes):
+        body = body.decode(errors="replace")
+    server = getattr(response, "headers", {}).get("Server", "") if response is not None else ""
+    return f" (server {server!r}: {body[:300]!r})" if response is not None else ""
 
 
 def measure(urls: tuple[str, str], names: list[str], timeout: float) -> dict[str, Any]:
