@@ -390,6 +390,10 @@ def workshop(platform, clients) -> dict[str, str]:
         f"{base}/workshops/{WORKSHOP}/participants", json={"users": ["gale"]}, timeout=60
     )
     assert named.status_code in (200, 201), named.text
+    assert named.json()["invited"] == ["gale"]  # she has an account here: she consents
+    gale = api(clients["gale"].new_token("gale"))
+    accepted = gale.post(f"{base}/invitations/{WORKSHOP}/accept", timeout=60)
+    assert accepted.status_code == 200, accepted.text
     return accounts
 
 

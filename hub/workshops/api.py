@@ -5,7 +5,7 @@ POST   api/workshops                         create {name, starts_at, ends_at, .
 GET    api/workshops/<name>                  workshop + who received which version
 PATCH  api/workshops/<name>                  change title/times/profiles/quota
 DELETE api/workshops/<name>
-POST   api/workshops/<name>/participants     {"users": [...]}
+POST   api/workshops/<name>/participants     {"users": [...]} → added, or invited (below)
 DELETE api/workshops/<name>/participants/<user>
 POST   api/workshops/<name>/accounts         {"count": N} → passwords, once
 PUT    api/workshops/<name>/template         zip body, or {"kind": "builtin"|"git", ...}
@@ -13,10 +13,14 @@ POST   api/workshops/<name>/handout
 POST   api/workshops/<name>/reset            {"user": ..., "path": ...}
 GET    api/me                                the workshops you take part in
 POST   api/join                              {"code": ...}
+GET    api/invitations                       the workshops you are invited to
+POST   api/invitations/<name>/accept         take part (you join its group)
+POST   api/invitations/<name>/decline        the invitation is deleted
 GET    api/materials                         handed-out versions of your workshops (pull)
 GET    api/materials/<name>/<N>.tar.gz       version N's files, if you take part
 POST   api/materials/<name>/report           what your workspace delivered {"version": N, ...}
 
+An instructor who names an existing hub user invites them (`hub.workshops.invitations`).
 Every call acts as the user the hub says the token or cookie belongs to; a server's own
 JUPYTERHUB_API_TOKEN is that user's (the `server` role has access to this service).
 """
@@ -75,8 +79,7 @@ class ParticipantsAPI(JSONHandler):
         users = self.body().get("users")
         if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
             raise InvalidRequest('give the participants as {"users": ["name", ...]}')
-        added = await self.manager.add_participants(await self.actor(), name, users)
-        self.reply({"added": added})
+        self.reply(await self.manager.add_participants(await self.actor(), name, users))
 
     @web.authenticated
     async def delete(self, name: str, username: str) -> None:
@@ -142,6 +145,25 @@ class JoinAPI(JSONHandler):
         self.reply({"joined": workshop.name})
 
 
+class InvitationsAPI(JSONHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        self.reply(await self.manager.invitations(self.current_user["name"]))
+
+
+class InvitationAPI(JSONHandler):
+    """Only the invited user answers: the invitation looked up is always their own."""
+
+    @web.authenticated
+    async def post(self, name: str, answer: str) -> None:
+        user = self.current_user["name"]
+        if answer == "accept":
+            workshop = await self.manager.accept(user, name)
+            return self.reply({"joined": workshop.name})
+        await self.manager.decline(user, name)
+        self.reply({"declined": name})
+
+
 class MaterialsAPI(JSONHandler):
     @web.authenticated
     async def get(self) -> None:
@@ -192,6 +214,8 @@ def api_routes(prefix: str) -> list[tuple[str, type]]:
         (rf"{prefix}api/workshops/{name}/reset", ResetAPI),
         (rf"{prefix}api/me", MeAPI),
         (rf"{prefix}api/join", JoinAPI),
+        (rf"{prefix}api/invitations", InvitationsAPI),
+        (rf"{prefix}api/invitations/{name}/(accept|decline)", InvitationAPI),
         (rf"{prefix}api/materials", MaterialsAPI),
         (rf"{prefix}api/materials/{name}/([1-9][0-9]{{0,8}})\.tar\.gz", MaterialArchiveAPI),
         (rf"{prefix}api/materials/{name}/report", MaterialReportAPI),

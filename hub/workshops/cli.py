@@ -149,7 +149,9 @@ def status(client: Client, name: str) -> None:
 @click.argument("users", nargs=-1, required=True)
 @click.pass_obj
 def add(client: Client, name: str, users: tuple[str, ...]) -> None:
-    """Add hub (OIDC) users to workshop NAME."""
+    """Add users to workshop NAME; existing hub users are invited (they accept).
+
+    An admin's users are all added at once."""
     out(client.call("POST", f"/workshops/{name}/participants", json={"users": list(users)}))
 
 

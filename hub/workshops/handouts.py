@@ -120,7 +120,8 @@ class Handouts(ManagerBase):
                     "conflicts": report.get("conflicts", {}),
                 }
             )
-        return {"workshop": workshop.public(), "participants": rows}
+        invited = await self.db(self.store.invited, name)
+        return {"workshop": workshop.public(), "participants": rows, "invited": invited}
 
     async def reset(self, actor: Actor, name: str, username: str, path: str) -> dict[str, Any]:
         workshop = await self.db(self.store.get, name)

@@ -51,9 +51,14 @@ class HubAPI:
         status, model = await self.request("GET", f"/users/{quote(name)}", ok=(404,))
         return None if status == 404 else model
 
-    async def create_users(self, names: list[str]) -> None:
-        if names:
-            await self.request("POST", "/users", {"usernames": names}, ok=(409,))
+    async def create_users(self, names: list[str]) -> list[str]:
+        """Creates those of `names` that do not exist; returns the ones created now."""
+        if not names:
+            return []
+        status, created = await self.request("POST", "/users", {"usernames": names}, ok=(409,))
+        if status == 409:  # every one exists already
+            return []
+        return [user["name"] for user in created or []]
 
     async def ensure_group(self, group: str) -> None:
         await self.request("POST", f"/groups/{quote(group)}", {}, ok=(409,))

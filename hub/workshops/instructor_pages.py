@@ -62,6 +62,9 @@ class WorkshopPage(PageHandler):
 handed out: <b id="version">{w["version"]}</b></p>{link}<p>{QUOTA_NOTE}</p>
 <h2>Participants</h2><table id="participants"><tr><th>User</th><th>Joined by</th>
 <th>Version</th><th>Conflicts</th><th>Problem</th></tr>{rows}</table>"""
+        invited = ", ".join(status["invited"])  # existing users who have not accepted yet
+        if invited:
+            body += f"<p id='invited'>Invited, not answered yet: {e(invited)}</p>"
         when = "(running servers now, the others at their next start)"
         if self.manager.pull:
             when = (
@@ -160,8 +163,14 @@ class ActionPage(PageHandler):
                 f"{len(result['pending'])} get it at their next start.",
             )
         if action == "participants":
-            added = await m.add_participants(actor, name, arg("users", "").split())
-            return self.back(f"w/{name}", f"Added {len(added)} participants.")
+            result = await m.add_participants(actor, name, arg("users", "").split())
+            message = f"Added {len(result['added'])} participants."
+            if result["invited"]:  # existing users: they accept on their workshops page
+                message += (
+                    f" Invited {', '.join(result['invited'])}: they already have an account, "
+                    "so they take part once they accept on their workshops page."
+                )
+            return self.back(f"w/{name}", message)
         if action == "accounts":
             count = int(arg("count", "0") or 0)
             return self.show_accounts(name, await m.create_accounts(actor, name, count))

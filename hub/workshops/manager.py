@@ -1,7 +1,8 @@
 """What instructors and participants may do, checked here once for page, API and CLI.
 
 Workshops, participants and accounts here; templates and hand-outs in
-`hub.workshops.handouts`; who is asking and the shared checks in `hub.workshops.actors`.
+`hub.workshops.handouts`; invitations of existing users in `hub.workshops.invitations`;
+who is asking and the shared checks in `hub.workshops.actors`.
 A workshop's profiles, quota and end time reach the spawner as the quota policy of its
 group (`hub.workshops.quota`), written before the workshop itself changes.
 """
@@ -16,7 +17,7 @@ from hub.policy.quota import Policy
 from hub.profiles import load_profiles
 from hub.workshops import INSTRUCTORS_GROUP, sets
 from hub.workshops.actors import Actor
-from hub.workshops.handouts import Handouts
+from hub.workshops.invitations import Invitations
 from hub.workshops.model import (
     account_names,
     accounts_csv,
@@ -36,7 +37,7 @@ log = logging.getLogger("sdl.workshops")
 CHANGEABLE = frozenset({"title", "starts_at", "ends_at", "profiles", "quota"})
 
 
-class Manager(Handouts):
+class Manager(Invitations):
     # -- workshops ------------------------------------------------------------------
     async def create(self, actor: Actor, document: dict[str, Any]) -> Workshop:
         self.require_instructor(actor)
@@ -134,24 +135,38 @@ class Manager(Handouts):
         await self.db(self.policies.sync, wanted)
 
     # -- participants ---------------------------------------------------------------
-    async def add_participants(self, actor: Actor, name: str, users: list[str]) -> list[str]:
+    async def add_participants(
+        self, actor: Actor, name: str, users: list[str]
+    ) -> dict[str, list[str]]:
+        """Adds new and own users; existing hub users an instructor names are invited.
+
+        {"added": [...], "invited": [...]}: an admin's names are all added (see
+        `hub.workshops.invitations` for who needs to consent).
+        """
         workshop = await self.owned(actor, name)
-        names = [check_username(u) for u in users if u.strip()]
+        names = list(dict.fromkeys(check_username(u) for u in users if u.strip()))
+        existing: list[str] = []
         for username in names:
             model = await self.hub.user(username)
-            if (
-                model
-                and username != actor.name
-                and (model.get("admin") or INSTRUCTORS_GROUP in (model.get("groups") or []))
+            if model is None:
+                continue
+            existing.append(username)
+            if username != actor.name and (
+                model.get("admin") or INSTRUCTORS_GROUP in (model.get("groups") or [])
             ):
                 raise Forbidden(
                     f"{username} is an admin or instructor and cannot be made a participant"
                 )
-        await self.hub.create_users([u for u in names if await self.hub.user(u) is None])
-        await self.hub.add_to_group(workshop.group, names)
-        added = await self.db(self.store.add_participants, name, names, "name")
+        created = await self.hub.create_users([u for u in names if u not in existing])
+        # a name someone else created since we looked is an existing user's too
+        existing += [u for u in names if u not in existing and u not in created]
+        invite = set(await self.needs_consent(actor, workshop, existing))
+        direct = [u for u in names if u not in invite]
+        await self.hub.add_to_group(workshop.group, direct)
+        added = await self.db(self.store.add_participants, name, direct, "name")
+        invited = await self.invite(actor, workshop, [u for u in names if u in invite])
         self.kick()
-        return added
+        return {"added": added, "invited": invited}
 
     async def remove_participant(self, actor: Actor, name: str, username: str) -> None:
         workshop = await self.owned(actor, name)

@@ -1,6 +1,7 @@
-"""The workshops pages: the start page (an instructor's workshops and the ones a user
-takes part in), joining, syncing and resetting one's own files; plain server-rendered
-HTML forms. The instructor's pages: `hub.workshops.instructor_pages`.
+"""The workshops pages: the start page (an instructor's workshops, a user's invitations
+and the workshops they take part in), joining, answering an invitation, syncing and
+resetting one's own files; plain server-rendered HTML forms. The instructor's pages:
+`hub.workshops.instructor_pages`.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class IndexPage(PageHandler):
                     'id="create-form"',
                 )
             )
+        parts.append(await self.invitations(actor.name))
         mine = await self.manager.mine(actor.name)
         items = []
         for item in mine:
@@ -88,6 +90,31 @@ class IndexPage(PageHandler):
         )
         self.render_page("Workshops", "".join(parts))
 
+    async def invitations(self, username: str) -> str:
+        """The invitations to answer, each with what taking part means; none: nothing."""
+        items = []
+        for inv in await self.manager.invitations(username):
+            name = inv["workshop"]
+            limits = ", ".join(inv["profiles"]) or "any profile"
+            if inv["quota"]:
+                limits += "; " + ", ".join(f"{k} {v}" for k, v in inv["quota"].items())
+            answer = "".join(
+                self.form(f"me/invitations/{name}/{verb}", f"<button>{label}</button>")
+                for verb, label in (("accept", "Accept"), ("decline", "Decline"))
+            )
+            items.append(
+                f"<li id='invitation-{e(name)}'><b>{e(name)}</b> ({e(inv['title'])}), "
+                f"from {e(inv['invited_by'])}, until {e(inv['ends_at'][:16])} UTC: "
+                f"{e(limits)}{answer}</li>"
+            )
+        if not items:
+            return ""
+        return (
+            "<h2>Invitations</h2><p>Taking part puts you in the workshop's group: its "
+            "profiles and quota apply to your servers until you leave it.</p>"
+            f"<ul id='invitations'>{''.join(items)}</ul>"
+        )
+
 
 class JoinPage(PageHandler):
     @web.authenticated
@@ -98,6 +125,19 @@ class JoinPage(PageHandler):
         self.back(
             "", f"You joined {workshop.name}; its notebooks arrive in ~/workshops/{workshop.name}."
         )
+
+
+class InvitationPage(PageHandler):
+    """POST me/invitations/<name>/accept|decline: the invited user's own answer."""
+
+    @web.authenticated
+    async def post(self, name: str, answer: str) -> None:
+        user = self.current_user["name"]
+        if answer == "accept":
+            await self.manager.accept(user, name)
+            return self.back("", f"You joined {name}; its notebooks arrive in ~/workshops/{name}.")
+        await self.manager.decline(user, name)
+        self.back("", f"Invitation to {name} declined.")
 
 
 class SyncPage(PageHandler):
@@ -125,6 +165,7 @@ def page_routes(prefix: str) -> list[tuple[str, type]]:
         (rf"{prefix}w/{name}", WorkshopPage),
         (rf"{prefix}w/{name}/([a-z]+)", ActionPage),
         (rf"{prefix}join", JoinPage),
+        (rf"{prefix}me/invitations/{name}/(accept|decline)", InvitationPage),
         (rf"{prefix}me/reset", ResetMinePage),
         (rf"{prefix}me/sync", SyncPage),
     ]

@@ -17,11 +17,13 @@ import sqlalchemy as sa
 from hub.db.access import private_database_url
 from hub.db.urls import PlatformPostgres
 from hub.errors import Conflict, NotFound
+from hub.workshops.invitation_store import InvitationStore
 from hub.workshops.model import WorkshopSpec, utcnow
 from hub.workshops.tables import (
     Workshop,
     accounts_t,
     deliveries_t,
+    invitations_t,
     meta,
     participants_t,
     versions_t,
@@ -39,7 +41,9 @@ def open_store(server: PlatformPostgres) -> Store:
     return store
 
 
-class Store:
+class Store(InvitationStore):
+    """The workshops' rows; invitations: `hub.workshops.invitation_store`."""
+
     def __init__(self, url: str) -> None:
         self.engine = sa.create_engine(url, pool_pre_ping=True, pool_size=3)
 
@@ -104,7 +108,7 @@ class Store:
 
     def delete(self, name: str) -> None:
         with self.engine.begin() as conn:
-            for table in (deliveries_t, versions_t, accounts_t, participants_t):
+            for table in (deliveries_t, versions_t, accounts_t, participants_t, invitations_t):
                 conn.execute(table.delete().where(table.c.workshop == name))
             conn.execute(workshops_t.delete().where(workshops_t.c.name == name))
 

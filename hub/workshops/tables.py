@@ -51,7 +51,7 @@ participants_t = sa.Table(
     meta,
     _workshop(primary_key=True),
     sa.Column("username", sa.String(64), primary_key=True, index=True),
-    sa.Column("via", sa.String(10), nullable=False),  # name | account | code
+    sa.Column("via", sa.String(10), nullable=False),  # name | account | code | invitation
     _instant("added_at"),
 )
 accounts_t = sa.Table(
@@ -70,6 +70,15 @@ versions_t = sa.Table(
     sa.Column("digest", sa.String(64), nullable=False),
     sa.Column("files", sa.Integer, nullable=False),
     _instant("created_at"),
+)
+#: An instructor named an existing hub user: they are in once they accept.
+invitations_t = sa.Table(
+    "workshop_invitations",
+    meta,
+    _workshop(primary_key=True),
+    sa.Column("username", sa.String(64), primary_key=True, index=True),
+    sa.Column("invited_by", sa.String(64), nullable=False),
+    _instant("invited_at"),
 )
 deliveries_t = sa.Table(
     "workshop_deliveries",
@@ -117,7 +126,11 @@ class Workshop:
 
 
 def workshop_of(row: sa.Row[Any]) -> Workshop:
-    data = dict(row._mapping)
+    return workshop_from(dict(row._mapping))
+
+
+def workshop_from(data: dict[str, Any]) -> Workshop:
+    """A `Workshop` from its table's columns (a join's other columns taken out first)."""
     data["profiles"] = json.loads(data["profiles"])
     data["quota"] = json.loads(data["quota"])
     return Workshop(**data)

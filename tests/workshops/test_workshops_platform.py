@@ -218,7 +218,7 @@ def test_join_code_and_named_participants(platform: RunningPlatform, ivan: Servi
     joined = carol.call("POST", "/join", json={"code": state["join_code"]})
     assert joined.status_code == 200 and joined.json() == {"joined": "eo-intro"}
     added = ivan.call("POST", "/workshops/eo-intro/participants", json={"users": ["dave"]})
-    assert added.json() == {"added": ["dave"]}
+    assert added.json() == {"added": ["dave"], "invited": []}  # new on the hub: added
     bad = ivan.call("POST", "/workshops/eo-intro/participants", json={"users": ["../root"]})
     assert bad.status_code == 400
     users = {

@@ -57,7 +57,7 @@ def paula(platform: RunningPlatform, ivan: Service) -> Service:
     )
     assert upload.status_code == 200, upload.text
     added = ivan.call("POST", f"/workshops/{NAME}/participants", json={"users": ["paula"]})
-    assert added.json() == {"added": ["paula"]}
+    assert added.json() == {"added": ["paula"], "invited": []}
     handout = ivan.call("POST", f"/workshops/{NAME}/handout")
     assert handout.status_code == 200 and handout.json()["version"] == 1, handout.text
     return Service(platform, "paula")

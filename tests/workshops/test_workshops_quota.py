@@ -74,7 +74,8 @@ def test_workshop_profiles_are_enforced_at_spawn(platform: RunningPlatform) -> N
     policy = store.policy("group", "ws-quota-ws")
     assert policy == Policy(allowed_profiles=["small"], max_servers=1)
     added = ivan.call("POST", "/workshops/quota-ws/participants", json={"users": ["quinn"]})
-    assert added.status_code == 200, added.text
+    assert added.json() == {"added": [], "invited": ["quinn"]}  # quinn has an account
+    assert quinn.call("POST", "/invitations/quota-ws/accept").status_code == 200
 
     refused = quinn.hub.api("POST", "/users/quinn/server", json={"profile": "medium"})
     assert refused.status_code == 403, refused.text
@@ -122,7 +123,8 @@ def test_a_workshop_quota_never_widens_the_admins_policy(platform: RunningPlatfo
     )
     assert created.status_code == 201, created.text
     added = ivan.call("POST", "/workshops/wide-ws/participants", json={"users": ["rosa"]})
-    assert added.status_code == 200, added.text
+    assert added.json() == {"added": [], "invited": ["rosa"]}, added.text
+    assert rosa.call("POST", "/invitations/wide-ws/accept").status_code == 200
     try:
         groups = ada.api("GET", "/users/rosa").json()["groups"]
         assert set(groups) >= {"lab", "ws-wide-ws"}
