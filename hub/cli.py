@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from hub import __version__
+from hub.archive.table import status_cmd
 from hub.cli_options import platform_options
 from hub.data.cli import data
 from hub.errors import SdlError
@@ -122,6 +123,8 @@ def profiles_list(settings: Settings, config_file: Path | None) -> None:
 # verbs that live beside their modules
 for command in (data, profiles, quota, render, workshop):
     cli.add_command(command)
+# `sdl data status` lives with the archive's map (hub.data may not import hub.archive)
+data.add_command(status_cmd)
 
 
 def main() -> None:
