@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from tornado import web
-from traitlets import Bool, Integer, Unicode, default
+from traitlets import Bool, Unicode, default
 
 from hub.accounts import AccountError, ensure_user_account, home_folder, os_username
 from hub.blocking import in_account_thread, in_spawn_thread
@@ -27,7 +27,7 @@ from hub.profiles import format_size
 from hub.spawners.gpu_claims import GpuClaims
 from hub.spawners.home_fs import HomeFilesystemError, can_mount_images, ensure_home_filesystem
 from hub.spawners.limits import ResourceLimiter, server_cgroup_name
-from hub.spawners.odc import DatabasePlace, ensure_workspace_login, workspace_login_url
+from hub.spawners.odc_login import OdcLogin
 from hub.spawners.options import ProfileAwareMixin, profile_form
 from hub.spawners.timing import format_timings, timed
 
@@ -45,7 +45,7 @@ def _limiter() -> ResourceLimiter:
     return ResourceLimiter.detect()
 
 
-class SdlLocalSpawner(GpuClaims, ProfileAwareMixin, LocalProcessSpawner):
+class SdlLocalSpawner(OdcLogin, GpuClaims, ProfileAwareMixin, LocalProcessSpawner):
     """A LocalProcessSpawner that honours profiles, homes under the data dir and ODC."""
 
     data_dir = Unicode(
@@ -66,20 +66,6 @@ class SdlLocalSpawner(GpuClaims, ProfileAwareMixin, LocalProcessSpawner):
     )
     os_user_prefix = Unicode(
         "sdl-", config=True, help="Prefix of the OS accounts made for platform users."
-    )
-    odc_database = Unicode("datacube", config=True, help="Database of the ODC index.")
-    odc_admin_url = Unicode(
-        "",
-        config=True,
-        help="""Admin URL of an external PostgreSQL; empty: the embedded one in data_dir.
-
-        Only the hub uses it, to create each user's read-only login; never given to users.""",
-    )
-    odc_connection_limit = Integer(
-        8, config=True, help="Connections each user's read-only database login may hold."
-    )
-    db_login_key = Unicode(
-        config=True, help="Secret from which each user's database password is derived."
     )
     home_filesystem = Unicode(
         "auto",
@@ -245,6 +231,7 @@ class SdlLocalSpawner(GpuClaims, ProfileAwareMixin, LocalProcessSpawner):
         return started
 
     _listen_env: dict[str, str] = {}
+    _gpu_env: dict[str, str] = {}
 
     def _bind_listening_socket(self) -> socket.socket:
         """Bind the server's port here, as root, where no user may bind, and pass the
@@ -287,44 +274,6 @@ class SdlLocalSpawner(GpuClaims, ProfileAwareMixin, LocalProcessSpawner):
         )
         for line in report.lines():
             self.note(line)
-
-    # -- Open Data Cube -------------------------------------------------------------
-    _odc_env: dict[str, str] = {}
-    _gpu_env: dict[str, str] = {}
-
-    @property
-    def odc_place(self) -> DatabasePlace:
-        return DatabasePlace(Path(self.data_dir), self.odc_admin_url, self.odc_database)
-
-    def _odc_environment(self) -> dict[str, str]:
-        try:  # reads where the embedded server listens, if that is the one
-            url = workspace_login_url(self.odc_place, self.user.name, self.db_login_key.encode())
-        except Exception as exc:  # the workspace still starts, without the index
-            self.log.exception("no database URL for %s", self.user.name)
-            self.note(f"Open Data Cube is not configured: {exc}")
-            return {}
-        return {"ODC_DEFAULT_DB_URL": url, "ODC_DEFAULT_INDEX_DRIVER": "postgres"}
-
-    async def _ensure_odc_login(self) -> None:
-        if not self._odc_env:
-            return  # no URL was given to the workspace: nothing to log in with
-        try:
-            with timed(self.hook_seconds, "odc_login"):
-                await in_spawn_thread(
-                    ensure_workspace_login,
-                    self.odc_place,
-                    self.user.name,
-                    self.db_login_key.encode(),
-                    self.odc_connection_limit,
-                )
-        except Exception as exc:  # the workspace still starts, without the index
-            self.log.exception("no database login for %s", self.user.name)
-            self.note(f"Open Data Cube is not configured: {exc}")
-            return
-        self.note(
-            f"Open Data Cube: read-only database login, at most "
-            f"{self.odc_connection_limit} connections."
-        )
 
     def profile_summary(self) -> str:
         profile = self.profile

@@ -21,7 +21,7 @@ import requests
 import yaml
 
 from hub.accounts import os_username
-from hub.netutil import free_port
+from hub.runtime import read_runtime
 
 ADMIN_PASSWORD = "admin-password-for-tests-0123456789abcdef"  # >= 32 characters
 SHARED_PASSWORD = "workshop-password"
@@ -99,7 +99,9 @@ def start_platform(
     `run_as` names an OS account to run it as (from root), for the non-root fallback.
     """
     data_dir = data_dir or make_data_dir()
-    port = port or free_port()
+    # 0: sdl up binds a free port itself and says which in its runtime file (a number
+    # picked here could be taken by another process before sdl up binds it)
+    port = port or 0
     settings = dict(settings or {})
     settings["hub"] = {"os_user_prefix": account_prefix(data_dir), **settings.get("hub", {})}
     config = write_settings(data_dir, settings)
@@ -145,6 +147,7 @@ def start_platform(
     )
     try:
         _wait_up(platform, timeout)
+        platform.url = f"http://127.0.0.1:{read_runtime(data_dir).public_port}"
         yield platform
     finally:
         stop_platform(platform)
