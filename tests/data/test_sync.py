@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from hub.cli import cli
 from hub.data.db import admin_url
 from hub.data.eo3 import dataset_id
 from hub.data.index_schema import init_index
-from hub.data.safe import read_safe
 from hub.data.sync import options, sync
 from hub.data.sync_download import (
     CHUNK,
@@ -30,7 +28,8 @@ from hub.data.sync_download import (
     parse_multihash,
 )
 from hub.settings import Settings, load_settings
-from tests.support.real_products import ZIPS, EsaMetadata, band_resolution, rebuild
+from tests.support.real_products import ZIPS, rebuild
+from tests.support.stac_items import band_item, name_of, zip_item, zip_safe
 from tests.support.stac_server import AssetHost, FaultyProxy, rustac_api
 
 pytestmark = pytest.mark.timeout(300)
@@ -78,80 +77,6 @@ SINCE = "2018-01-01"
 CUT_AT = 5_000_000
 
 
-def name_of(product: Path) -> str:
-    return product.name.removesuffix(".zip")
-
-
-def _zip(safe: Path, out: Path) -> Path:
-    target = out / f"{safe.name.removesuffix('.SAFE')}.zip"
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:  # JP2: compressed
-        for path in sorted(safe.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(safe.parent).as_posix())
-    return target
-
-
-def _base_item(product: Path, collection: str) -> dict:
-    doc = read_safe(product).doc
-    props = doc["properties"]
-    ring = EsaMetadata.of(product).footprint_lonlat()
-    lons, lats = [p[0] for p in ring], [p[1] for p in ring]
-    return {
-        "type": "Feature",
-        "stac_version": "1.1.0",
-        "id": name_of(product),
-        "collection": collection,
-        "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in ring]]},
-        "bbox": [min(lons), min(lats), max(lons), max(lats)],
-        "properties": {
-            "datetime": props["datetime"],
-            "platform": props["eo:platform"],
-            "eo:cloud_cover": props["eo:cloud_cover"],
-            "s2:product_type": "S2MSI1C",
-            "s2:processing_baseline": props["s2:processing_baseline"],
-        },
-        "links": [],
-        "assets": {},
-    }
-
-
-def _zip_item(product: Path, served: Path, host: AssetHost, collection: str) -> dict:
-    item = _base_item(product, collection)
-    item["assets"]["Product"] = {
-        "href": host.href(served),
-        "type": "application/zip",
-        "roles": ["data", "archive"],
-        "file:size": served.stat().st_size,
-        "file:checksum": multihash_sha256(served),
-    }
-    return item
-
-
-def _band_item(product: Path, safe: Path, host: AssetHost) -> dict:
-    """Per-band assets, as Element84 lists them, for the rebuilt SAFE's JP2 files."""
-    meta = EsaMetadata.of(product)
-    item = _base_item(product, "sentinel-2-l1c")
-    epsg = meta.value("tile", ".//{*}HORIZONTAL_CS_CODE")
-    item["properties"] |= {"proj:code": epsg, "s2:product_uri": safe.name}
-    for image_file in meta.image_files:
-        if "TCI" in image_file:
-            continue
-        file = safe / f"{image_file}.jp2"
-        res = band_resolution(image_file, meta.level)
-        rows, cols, ulx, uly = meta.grid(res)
-        item["assets"][image_file.rsplit("_", 1)[-1]] = {
-            "href": host.href(file),
-            "type": "image/jp2",
-            "roles": ["data"],
-            "proj:shape": [rows, cols],
-            "proj:transform": [res, 0, ulx, 0, -res, uly],
-            "file:size": file.stat().st_size,
-            "file:checksum": multihash_sha256(file),
-        }
-    item["assets"]["thumbnail"] = {"href": host.href(safe / "absent.png"), "roles": ["thumbnail"]}
-    return item
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """The asset host, the STAC API over five items, and the items by role."""
@@ -161,14 +86,14 @@ def world(tmp_path_factory):
         zipped = pool.submit(rebuild, ZIPPED, root / "a")
         banded = pool.submit(rebuild, BANDED, root / "b")
         zipped_safe, banded_safe = zipped.result(), banded.result()
-    served_zip = _zip(zipped_safe, root)
+    served_zip = zip_safe(zipped_safe, root)
     shutil.rmtree(zipped_safe)
     bad = shutil.copy(BAD, root / BAD.name)
     host = AssetHost(root)
     items = {
-        "zip": _zip_item(ZIPPED, served_zip, host, "sentinel-2-l1c"),
-        "bands": _band_item(BANDED, banded_safe, host),
-        "bad": _zip_item(BAD, Path(bad), host, "bad-checksum"),
+        "zip": zip_item(ZIPPED, served_zip, host, "sentinel-2-l1c"),
+        "bands": band_item(BANDED, banded_safe, host, "sentinel-2-l1c"),
+        "bad": zip_item(BAD, Path(bad), host, "bad-checksum"),
     }
     items["bad"]["assets"]["Product"]["file:checksum"] = "1220" + "00" * 32
     older = dict(items["zip"], id=name_of(ZIPPED)[:-1] + "8", collection="twins")  # ..T022858
