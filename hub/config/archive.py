@@ -19,7 +19,7 @@ from hub.archive import INDEX_URL_ENV, SERVICE_NAME
 from hub.config import hubpod
 from hub.config.context import HubContext
 from hub.config.merge import earlier, with_role_scopes
-from hub.ports import platform_port
+from hub.netutil import free_port
 from hub.settings import CONFIG_ENV
 
 ACCESS = f"access:services!service={SERVICE_NAME}"  # every user: the map and its JSON
@@ -39,7 +39,7 @@ def apply_archive(ctx: HubContext, c: Config) -> None:
         environment = {"SDL_DATA_DIR": str(ctx.data_dir)}
         if ctx.config_file:
             environment[CONFIG_ENV] = ctx.config_file
-        url = f"http://127.0.0.1:{platform_port()}"
+        url = f"http://127.0.0.1:{free_port()}"
     tile_url = os.environ.get(TILE_URL_ENV, "")
     if tile_url:
         environment[TILE_URL_ENV] = tile_url
