@@ -2,11 +2,12 @@
 
 GET    api/workshops                         your workshops (admins: all)
 POST   api/workshops                         create {name, starts_at, ends_at, ...}
-GET    api/workshops/<name>                  workshop + who received which version
+GET    api/workshops/<name>                  workshop, who received which version, who is invited
 PATCH  api/workshops/<name>                  change title/times/profiles/quota
 DELETE api/workshops/<name>
 POST   api/workshops/<name>/participants     {"users": [...]} → added, or invited (below)
 DELETE api/workshops/<name>/participants/<user>
+DELETE api/workshops/<name>/invitations/<user>  withdraw one not yet answered
 POST   api/workshops/<name>/accounts         {"count": N} → passwords, once
 PUT    api/workshops/<name>/template         zip body, or {"kind": "builtin"|"git", ...}
 POST   api/workshops/<name>/handout
@@ -14,7 +15,7 @@ POST   api/workshops/<name>/reset            {"user": ..., "path": ...}
 GET    api/me                                the workshops you take part in
 POST   api/join                              {"code": ...}
 GET    api/invitations                       the workshops you are invited to
-POST   api/invitations/<name>/accept         take part (you join its group)
+POST   api/invitations/<name>/accept         take part (you join its group); not once ended
 POST   api/invitations/<name>/decline        the invitation is deleted
 GET    api/materials                         handed-out versions of your workshops (pull)
 GET    api/materials/<name>/<N>.tar.gz       version N's files, if you take part
@@ -84,6 +85,16 @@ class ParticipantsAPI(JSONHandler):
     @web.authenticated
     async def delete(self, name: str, username: str) -> None:
         await self.manager.remove_participant(await self.actor(), name, username)
+        self.set_status(204)
+        self.finish()
+
+
+class InvitedAPI(JSONHandler):
+    """The instructor's side of an invitation: withdrawn while it is not answered."""
+
+    @web.authenticated
+    async def delete(self, name: str, username: str) -> None:
+        await self.manager.withdraw(await self.actor(), name, username)
         self.set_status(204)
         self.finish()
 
@@ -208,6 +219,7 @@ def api_routes(prefix: str) -> list[tuple[str, type]]:
         (rf"{prefix}api/workshops/{name}", WorkshopAPI),
         (rf"{prefix}api/workshops/{name}/participants", ParticipantsAPI),
         (rf"{prefix}api/workshops/{name}/participants/([^/]+)", ParticipantsAPI),
+        (rf"{prefix}api/workshops/{name}/invitations/([^/]+)", InvitedAPI),
         (rf"{prefix}api/workshops/{name}/accounts", AccountsAPI),
         (rf"{prefix}api/workshops/{name}/template", TemplateAPI),
         (rf"{prefix}api/workshops/{name}/handout", HandoutAPI),

@@ -62,9 +62,18 @@ class WorkshopPage(PageHandler):
 handed out: <b id="version">{w["version"]}</b></p>{link}<p>{QUOTA_NOTE}</p>
 <h2>Participants</h2><table id="participants"><tr><th>User</th><th>Joined by</th>
 <th>Version</th><th>Conflicts</th><th>Problem</th></tr>{rows}</table>"""
-        invited = ", ".join(status["invited"])  # existing users who have not accepted yet
+        invited = "".join(  # existing users who have not answered yet
+            f"<li id='invited-{e(u)}'>{e(u)} "
+            + self.form(
+                f"w/{name}/withdraw",
+                f'<input type="hidden" name="user" value="{e(u)}">'
+                f'<button id="withdraw-{e(u)}">Withdraw</button>',
+            )
+            + "</li>"
+            for u in status["invited"]
+        )
         if invited:
-            body += f"<p id='invited'>Invited, not answered yet: {e(invited)}</p>"
+            body += f"<p>Invited, not answered yet:</p><ul id='invited'>{invited}</ul>"
         when = "(running servers now, the others at their next start)"
         if self.manager.pull:
             when = (
@@ -171,6 +180,10 @@ class ActionPage(PageHandler):
                     "so they take part once they accept on their workshops page."
                 )
             return self.back(f"w/{name}", message)
+        if action == "withdraw":
+            user = arg("user", "")
+            await m.withdraw(actor, name, user)
+            return self.back(f"w/{name}", f"Invitation of {user} withdrawn.")
         if action == "accounts":
             count = int(arg("count", "0") or 0)
             return self.show_accounts(name, await m.create_accounts(actor, name, count))

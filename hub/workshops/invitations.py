@@ -6,13 +6,19 @@ one of this workshop's own accounts) therefore only invites them; the user sees 
 invitation on the workshops page (`GET api/invitations`) and accepts it, which adds
 them as `add_participants` would, or declines it, which deletes it. Admins, and users
 the workshop creates itself, are added at once.
+
+Until it is answered, whoever may manage the workshop (its owner, or an admin: `owned`)
+may withdraw the invitation. A workshop that has ended can no longer be joined: its
+invitations are listed as ended and accepting one is refused (the invitation stays, so
+it can be accepted if the instructor extends the workshop). An invitation to a workshop
+that has not started yet may be accepted: that is how people sign up ahead.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from hub.errors import NotFound
+from hub.errors import Conflict, NotFound
 from hub.workshops.actors import Actor
 from hub.workshops.handouts import Handouts
 from hub.workshops.tables import Workshop
@@ -47,6 +53,7 @@ class Invitations(Handouts):
                 "ends_at": workshop.ends_at.isoformat(),
                 "profiles": workshop.profiles,
                 "quota": workshop.quota,
+                "ended": not workshop.is_open(),
             }
             for workshop, by, at in await self.db(self.store.invitations_of, username)
         ]
@@ -54,14 +61,35 @@ class Invitations(Handouts):
     async def accept(self, username: str, name: str) -> Workshop:
         """`username` takes part from now on: the group first, then the row."""
         workshop = await self._invited(username, name)
+        if not workshop.is_open():
+            raise Conflict(
+                f"workshop {name!r} ended at {workshop.ends_at:%Y-%m-%d %H:%M} UTC and can no "
+                f"longer be joined; ask {workshop.owner} to extend it, or decline the invitation"
+            )
         await self.hub.add_to_group(workshop.group, [username])
-        await self.db(self.store.accept_invitation, name, username)
+        if not await self.db(self.store.accept_invitation, name, username):
+            # withdrawn since we looked: take the group back, unless they take part anyway
+            if username not in await self.db(self.store.participants, name):
+                await self.hub.remove_from_group(workshop.group, [username])
+            raise self._none(username, name)
         self.kick()
         return workshop
 
     async def decline(self, username: str, name: str) -> None:
         if not await self.db(self.store.drop_invitation, name, username):
             raise self._none(username, name)
+
+    async def withdraw(self, actor: Actor, name: str, username: str) -> None:
+        """The workshop's owner (or an admin) takes back an invitation not yet answered."""
+        await self.owned(actor, name)
+        if await self.db(self.store.drop_invitation, name, username):
+            return
+        if username in await self.db(self.store.participants, name):
+            raise NotFound(
+                f"{username} takes part in {name!r} already, so there is no invitation to "
+                "withdraw; remove them as a participant instead"
+            )
+        raise NotFound(f"{username} has no invitation to workshop {name!r} to withdraw")
 
     async def _invited(self, username: str, name: str) -> Workshop:
         workshop = await self.db(self.store.find, name)

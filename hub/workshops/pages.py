@@ -98,13 +98,18 @@ class IndexPage(PageHandler):
             limits = ", ".join(inv["profiles"]) or "any profile"
             if inv["quota"]:
                 limits += "; " + ", ".join(f"{k} {v}" for k, v in inv["quota"].items())
+            verbs, mark = [("accept", "Accept"), ("decline", "Decline")], ""
+            when = f"until {inv['ends_at'][:16]} UTC"
+            if inv["ended"]:  # listed, to decline; accepting is refused (Invitations.accept)
+                verbs, mark = verbs[1:], " class='ended'"
+                when = f"ended at {inv['ends_at'][:16]} UTC, so it can no longer be joined"
             answer = "".join(
                 self.form(f"me/invitations/{name}/{verb}", f"<button>{label}</button>")
-                for verb, label in (("accept", "Accept"), ("decline", "Decline"))
+                for verb, label in verbs
             )
             items.append(
-                f"<li id='invitation-{e(name)}'><b>{e(name)}</b> ({e(inv['title'])}), "
-                f"from {e(inv['invited_by'])}, until {e(inv['ends_at'][:16])} UTC: "
+                f"<li id='invitation-{e(name)}'{mark}><b>{e(name)}</b> ({e(inv['title'])}), "
+                f"from {e(inv['invited_by'])}, {e(when)}: "
                 f"{e(limits)}{answer}</li>"
             )
         if not items:

@@ -2,14 +2,17 @@
 
 On the real platform of the session: an instructor naming an existing user invites
 them; only that user accepts (then takes part, group included) or declines; an admin,
-new names and the workshop's own accounts are added at once. The tests build on each
-other in the order written.
+new names and the workshop's own accounts are added at once. The workshop's owner (or
+an admin), and nobody else, withdraws an invitation not yet answered; an ended
+workshop cannot be joined by invitation. The tests build on each other in the order
+written.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -182,3 +185,113 @@ def test_the_pages_say_invited_and_let_only_the_user_answer(
     assert joined.status_code == 200 and f"You joined {NAME}" in joined.text
     assert f"ws-{NAME}" in groups(ada, "vic") and participants(ivan)["vic"] == "invitation"
     assert f"id='invitation-{NAME}'" not in page_xsrf(vic, "")[0]
+
+
+def test_the_instructor_withdraws_an_invitation(
+    platform: RunningPlatform, ivan: Service, ada: Service
+) -> None:
+    wes = Service(platform, "wes")
+    before = groups(ada, "wes")
+    invited = ivan.call("POST", f"/workshops/{NAME}/participants", json={"users": ["wes"]})
+    assert invited.json() == {"added": [], "invited": ["wes"]}
+    withdrawn = ivan.call("DELETE", f"/workshops/{NAME}/invitations/wes")
+    assert withdrawn.status_code == 204, withdrawn.text
+    assert "wes" not in status(ivan)["invited"]
+    assert wes.call("GET", "/invitations").json() == []
+    late = wes.call("POST", f"/invitations/{NAME}/accept")
+    assert late.status_code == 404 and "no invitation" in late.json()["message"]
+    assert groups(ada, "wes") == before and "wes" not in participants(ivan)
+    # what is not there cannot be withdrawn, and the answer says why
+    again = ivan.call("DELETE", f"/workshops/{NAME}/invitations/wes")
+    assert again.status_code == 404 and "no invitation" in again.json()["message"]
+    accepted = ivan.call("DELETE", f"/workshops/{NAME}/invitations/ines")
+    assert accepted.status_code == 404, accepted.text
+    assert "remove them as a participant" in accepted.json()["message"]
+    nowhere = ivan.call("DELETE", "/workshops/no-such-ws/invitations/wes")
+    assert nowhere.status_code == 404 and "no workshop" in nowhere.json()["message"]
+    # an admin may withdraw any workshop's invitation
+    ivan.call("POST", f"/workshops/{NAME}/participants", json={"users": ["wes"]})
+    assert ada.call("DELETE", f"/workshops/{NAME}/invitations/wes").status_code == 204
+    assert wes.call("GET", "/invitations").json() == []
+
+
+def test_nobody_else_withdraws_an_invitation(platform: RunningPlatform, ivan: Service) -> None:
+    wes = Service(platform, "wes")
+    invited = ivan.call("POST", f"/workshops/{NAME}/participants", json={"users": ["wes"]})
+    assert invited.json() == {"added": [], "invited": ["wes"]}
+    # another instructor, the invited user (who declines instead), a participant
+    for who in (Service(platform, "iris"), wes, Service(platform, "ines")):
+        refused = who.call("DELETE", f"/workshops/{NAME}/invitations/wes")
+        assert refused.status_code == 403, (who.name, refused.text)
+        assert "only they (or an admin)" in refused.json()["message"]
+    assert "wes" in status(ivan)["invited"]
+    assert [i["workshop"] for i in wes.call("GET", "/invitations").json()] == [NAME]
+
+
+def test_the_page_withdraws_with_its_form(platform: RunningPlatform, ivan: Service) -> None:
+    text, token = page_xsrf(ivan, f"w/{NAME}")  # wes is invited (test above)
+    assert "id='invited-wes'" in text and 'id="withdraw-wes"' in text
+    url = f"{platform.url}{PAGE}w/{NAME}/withdraw"
+    # a cookie request without the form's token is refused: a forged form cannot withdraw
+    forged = ivan.hub.session.post(url, data={"user": "wes"}, timeout=60, allow_redirects=False)
+    assert forged.status_code == 403 and "wes" in status(ivan)["invited"]
+    iris = Service(platform, "iris")
+    _, theirs = page_xsrf(iris, "")
+    other = iris.hub.session.post(url, data={"user": "wes", "_xsrf": theirs}, timeout=60)
+    assert other.status_code == 403 and "wes" in status(ivan)["invited"]
+    done = ivan.hub.session.post(url, data={"user": "wes", "_xsrf": token}, timeout=60)
+    assert done.status_code == 200 and "Invitation of wes withdrawn" in done.text
+    assert "id='invited-wes'" not in done.text and "wes" not in status(ivan)["invited"]
+    assert f"id='invitation-{NAME}'" not in page_xsrf(Service(platform, "wes"), "")[0]
+
+
+def test_an_ended_workshop_cannot_be_joined_by_invitation(
+    platform: RunningPlatform, ivan: Service, ada: Service
+) -> None:
+    pia = Service(platform, "pia")
+    before = groups(ada, "pia")
+    invited = ivan.call("POST", f"/workshops/{OTHER}/participants", json={"users": ["pia"]})
+    assert invited.json() == {"added": [], "invited": ["pia"]}
+    now = datetime.now(UTC)
+    times = {"starts_at": now - timedelta(hours=2), "ends_at": now - timedelta(hours=1)}
+    ended = ivan.call(
+        "PATCH", f"/workshops/{OTHER}", json={k: v.isoformat() for k, v in times.items()}
+    )
+    assert ended.status_code == 200, ended.text
+    refused = pia.call("POST", f"/invitations/{OTHER}/accept")
+    assert refused.status_code == 409, refused.text
+    assert f"workshop {OTHER!r} ended at " in refused.json()["message"]
+    assert groups(ada, "pia") == before
+    [invitation] = pia.call("GET", "/invitations").json()
+    assert invitation["workshop"] == OTHER and invitation["ended"] is True
+    others = ivan.call("GET", f"/workshops/{OTHER}").json()
+    assert "pia" not in {p["username"] for p in others["participants"]}
+    assert others["invited"] == ["pia"]  # kept: acceptable again if the end moves later
+    # the page marks it and offers only to decline
+    text, token = page_xsrf(pia, "")
+    assert f"id='invitation-{OTHER}' class='ended'" in text and "no longer be joined" in text
+    assert f"me/invitations/{OTHER}/accept" not in text
+    declined = pia.hub.session.post(
+        f"{platform.url}{PAGE}me/invitations/{OTHER}/decline", data={"_xsrf": token}, timeout=60
+    )
+    assert declined.status_code == 200 and pia.call("GET", "/invitations").json() == []
+
+
+def test_an_invitation_to_a_workshop_not_started_may_be_accepted(
+    platform: RunningPlatform, ivan: Service, ada: Service
+) -> None:
+    later = "inv-later"
+    made = ivan.call(
+        "POST", "/workshops", json={"name": later, "starts_at": "+1d", "ends_at": "+2d"}
+    )
+    assert made.status_code == 201, made.text
+    try:
+        pia = Service(platform, "pia")
+        ivan.call("POST", f"/workshops/{later}/participants", json={"users": ["pia"]})
+        [invitation] = [i for i in pia.call("GET", "/invitations").json() if i["workshop"] == later]
+        assert invitation["ended"] is False
+        accepted = pia.call("POST", f"/invitations/{later}/accept")
+        assert accepted.status_code == 200 and accepted.json() == {"joined": later}
+        assert f"ws-{later}" in groups(ada, "pia")
+    finally:
+        assert ivan.call("DELETE", f"/workshops/{later}").status_code == 204
