@@ -191,6 +191,28 @@ def test_apply_spawner_local_wires_profiles_odc_and_workspace() -> None:
     assert c.Spawner.default_url == "/lab"
 
 
+def test_platform_reserve_is_a_size_and_reaches_the_local_spawner() -> None:
+    assert settings_from_dict({}).quotas.platform_reserve == 2 * 2**30
+    c = Config()
+    apply_spawner(context(quotas={"platform_reserve": "5Gi"}), c)
+    assert c.SdlLocalSpawner.platform_reserve == 5 * 2**30
+    assert (
+        settings_from_dict({"quotas": {"platform_reserve": 10**9}}).quotas.platform_reserve == 10**9
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("lots", "quotas.platform_reserve: 'lots' is not a size; use e.g. '32G'"),
+        (-1, "quotas.platform_reserve: Input should be greater than or equal to 0"),
+    ],
+)
+def test_platform_reserve_errors_name_the_field(value: object, expected: str) -> None:
+    with pytest.raises(SettingsError, match=expected):
+        settings_from_dict({"quotas": {"platform_reserve": value}})
+
+
 def test_apply_services_culler_follows_settings() -> None:
     c = Config()
     apply_services(context(hub={"cull_idle_after": 600}), c)

@@ -33,6 +33,7 @@ def apply_local_spawner(ctx: HubContext, c: Config) -> None:
     c.SdlLocalSpawner.odc_connection_limit = settings.database.user_connection_limit
     c.SdlLocalSpawner.db_login_key = ctx.secrets["db_login_key"]
     c.SdlLocalSpawner.home_filesystem = settings.quotas.home_filesystem
+    c.SdlLocalSpawner.platform_reserve = settings.quotas.platform_reserve
     c.SdlLocalSpawner.os_user_prefix = settings.hub.os_user_prefix
     c.Spawner.post_stop_hook = post_stop_hook
     c.Spawner.start_timeout = settings.hub.spawn_timeout

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from hub.policy.quota import Policy
+from hub.profiles import Bytes
 from hub.settings.base import ListenPort, Strict
 
 
@@ -44,9 +45,17 @@ class QuotaSettings(Strict):
         "auto",
         description="Local mode: `auto` gives a home with a `home_storage` limit a file "
         "system of its own of that size (an ext4 image in <data dir>/home-images, "
-        "loop-mounted), so the limit holds while the server runs and no user can fill the "
-        "platform's disk; used where the platform runs as root and can loop-mount. "
-        "`folder`: homes stay folders and the limit is checked at spawn only.",
+        "loop-mounted, its whole size allocated on the disk when made or grown), so the "
+        "limit holds while the server runs and no user can fill the platform's disk; used "
+        "where the platform runs as root and can loop-mount. `folder`: homes stay folders "
+        "and the limit is checked at spawn only.",
+    )
+    platform_reserve: Bytes = Field(
+        2 * 2**30,
+        description="Local mode: space (bytes, or a size such as `2Gi`) kept free on the "
+        "data dir's file system for PostgreSQL and the hub. A home's file system takes its "
+        "whole `home_storage` size from that disk when it is made or grown; a spawn that "
+        "would leave less than this free is refused, saying to free space or lower the limit.",
     )
     exempt_admins: bool = Field(
         True, description="Hub admins are not limited by quotas (they are still shown)."

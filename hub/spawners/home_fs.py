@@ -5,7 +5,11 @@ Homes, PostgreSQL and the hub's state share the data dir's file system. A check 
 (`du`) cannot stop a user who writes 300 MiB into a 50 MiB quota once their server runs,
 and one user could fill the disk for everyone. On a file system of its own, the kernel
 says "No space left on device" at the limit, and what users write can never take the
-platform's own space. The image is sparse: it takes on disk what the user wrote.
+platform's own space. The image's blocks are allocated when it is made or grown
+(`fallocate`), not sparse: otherwise N users' images could together still fill the disk
+they share. An image is made or grown only if the data dir's file system keeps
+`quotas.platform_reserve` free afterwards (for PostgreSQL and the hub); else the spawn is
+refused with what to do (`HomeSpaceError`), and nothing is changed.
 
 Used where the platform runs as root and can loop-mount (`quotas.home_filesystem:
 auto`); elsewhere the home stays a folder and the spawn log says the limit is checked at
@@ -28,10 +32,16 @@ from hub.errors import SdlError
 IMAGES_DIR = "home-images"  # in the data dir, next to homes/ (private to the platform)
 MOUNT_OPTIONS = "loop,nodev,nosuid"
 MIN_SIZE = 16 * 2**20  # ext4 needs a few MiB for itself
+DEFAULT_RESERVE = 2 * 2**30  # quotas.platform_reserve's default
 
 
 class HomeFilesystemError(SdlError):
     """A home's own file system could not be made, grown or mounted."""
+
+
+class HomeSpaceError(HomeFilesystemError):
+    """Making or growing a home's image would leave the platform's disk under its
+    reserve: the spawn is refused with this message (nothing was changed)."""
 
 
 @dataclass(frozen=True)
@@ -75,13 +85,51 @@ def image_of(data_dir: Path, home: Path) -> Path:
     return data_dir / IMAGES_DIR / f"{home.name}.ext4"
 
 
+def _allocate(image: Path, size: int) -> None:
+    """Take the image's `size` bytes from the disk now (holes filled, data kept)."""
+    try:
+        with image.open("r+b") as handle:
+            os.posix_fallocate(handle.fileno(), 0, size)
+    except OSError as exc:
+        raise HomeFilesystemError(
+            f"{image} could not be allocated ({_gib(size)}): {exc.strerror}"
+        ) from None
+
+
 def _make_image(image: Path, size: int, uid: int, gid: int) -> None:
-    with image.open("wb") as handle:
-        handle.truncate(size)  # sparse: no block is written until the user writes one
-    image.chmod(0o600)
-    # -m 0: no blocks reserved for root (the user owns all of it); root_owner: the
-    # file system's top folder is the user's
-    _run("mkfs.ext4", "-q", "-F", "-m", "0", "-E", f"root_owner={uid}:{gid}", str(image))
+    image.touch(mode=0o600)
+    try:
+        _allocate(image, size)
+        # -m 0: no blocks reserved for root (the user owns all of it); root_owner: the
+        # file system's top folder is the user's; nodiscard: mkfs would punch the
+        # allocated blocks out of the image file again
+        options = f"nodiscard,root_owner={uid}:{gid}"
+        _run("mkfs.ext4", "-q", "-F", "-m", "0", "-E", options, str(image))
+    except BaseException:
+        image.unlink(missing_ok=True)  # no half-made image is left behind
+        raise
+
+
+def _allocated(image: Path) -> int:
+    return image.stat().st_blocks * 512 if image.exists() else 0
+
+
+def check_space(
+    data_dir: Path, needed: int, reserve: int, limit: int, user: str
+) -> tuple[int, str]:
+    """(free bytes, "") if `needed` more bytes leave `reserve` free on the data dir's
+    file system (the images' too), else (free bytes, the refusal: what is short and
+    what to do)."""
+    free = shutil.disk_usage(data_dir).free  # what non-root may use: PostgreSQL's share
+    if needed <= 0 or free - needed >= reserve:
+        return free, ""
+    return free, (
+        f"home limit {_gib(limit)} for {user}: the platform's disk has {_gib(free)} free "
+        f"and keeps {_gib(reserve)} for PostgreSQL and the hub, so the home's "
+        f"{_gib(needed)} cannot be taken from it; an admin can free space on the disk of "
+        f"{data_dir} or lower the limit (`sdl quota set user {user} "
+        f"home_storage=SIZE`, or the group's)"
+    )
 
 
 def _mounted_source(home: Path) -> str:
@@ -97,8 +145,12 @@ def _mounted_source(home: Path) -> str:
 def _grow(image: Path, size: int, home: Path) -> bool:
     """Grow the image and its file system; False if that must wait for the next start
     (mounted, the kernel refuses an online resize, and something still uses the home)."""
-    with image.open("r+b") as handle:
-        handle.truncate(size)
+    before = image.stat().st_size
+    try:
+        _allocate(image, size)
+    except HomeFilesystemError:
+        os.truncate(image, before)  # the file system inside never saw the new size
+        raise
     device = _mounted_source(home)
     if device:
         try:  # online: the loop device learns the new size, then the file system
@@ -130,10 +182,28 @@ def _move_into(image: Path, home: Path) -> None:
             entry.unlink()
 
 
-def ensure_home_filesystem(data_dir: Path, home: Path, limit: int, uid: int, gid: int) -> HomeLimit:
-    """Mount a file system of `limit` bytes on `home` (made, grown or reused)."""
+def ensure_home_filesystem(
+    data_dir: Path,
+    home: Path,
+    limit: int,
+    uid: int,
+    gid: int,
+    reserve: int = DEFAULT_RESERVE,
+    user: str = "",
+) -> HomeLimit:
+    """Mount a file system of `limit` bytes on `home` (made, grown or reused).
+
+    `HomeSpaceError` if making or growing it would leave less than `reserve` free on
+    the data dir's file system; the home and its image are then as they were."""
     size = max(limit, MIN_SIZE)
     image = image_of(data_dir, home)
+    current = image.stat().st_size if image.exists() else 0
+    # what the disk must still give: the new size, or the holes of an image made sparse
+    # (before images were allocated, or punched out by an fstrim of the mounted home)
+    needed = max(size, current) - _allocated(image)
+    free, short = check_space(data_dir, needed, reserve, limit, user or home.name)
+    if short and size > current:
+        raise HomeSpaceError(short)  # checked before anything is made or changed
     image.parent.mkdir(mode=0o700, exist_ok=True)
     mounted = bool(_mounted_source(home))
     note = ""
@@ -149,13 +219,15 @@ def ensure_home_filesystem(data_dir: Path, home: Path, limit: int, uid: int, gid
                     f"home limit {_gib(limit)}: not enforced (the home's files do not fit "
                     f"in it: {exc}); checked at spawn only",
                 )
-    elif image.stat().st_size < size:
-        before = image.stat().st_size
+    elif current < size:
         grown = _grow(image, size, home)
         mounted = bool(_mounted_source(home))  # an offline grow unmounted it
-        note = f", grown from {_gib(before)}" if grown else ", grows at the next start"
-    elif image.stat().st_size > size:
-        note = f" (limit lowered to {_gib(limit)}: never shrunk, that could lose files)"
+        note = f", grown from {_gib(current)}" if grown else ", grows at the next start"
+    else:
+        if current > size:
+            note = f" (limit lowered to {_gib(limit)}: never shrunk, that could lose files)"
+        if needed > 0 and not short:
+            _allocate(image, current)
     if not mounted:
         _run("mount", "-o", MOUNT_OPTIONS, str(image), str(home))
         lost = home / "lost+found"  # e2fsck makes it again if it ever needs it
@@ -163,11 +235,14 @@ def ensure_home_filesystem(data_dir: Path, home: Path, limit: int, uid: int, gid
             lost.rmdir()
     os.chown(home, uid, gid)
     home.chmod(0o700)
-    size_now = image.stat().st_size
-    return HomeLimit(
-        True,
-        f"home limit {_gib(size_now)}: enforced (a file system of its own{note})",
-    )
+    message = f"home limit {_gib(image.stat().st_size)}: enforced (a file system of its own{note})"
+    if short:  # reused as it is all the same: refusing would keep the user from their files
+        message += (
+            f"; {_gib(needed)} of its image is not yet taken from the platform's disk "
+            f"({_gib(free)} free, {_gib(reserve)} kept for PostgreSQL and the hub), so "
+            "writing into it can still fill that disk: free space on it"
+        )
+    return HomeLimit(True, message)
 
 
 def unmount_homes(data_dir: Path) -> list[str]:

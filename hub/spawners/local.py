@@ -18,14 +18,20 @@ from typing import Any, cast
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from tornado import web
-from traitlets import Bool, Unicode, default
+from traitlets import Bool, Integer, Unicode, default
 
 from hub.accounts import AccountError, ensure_user_account, home_folder, os_username
 from hub.blocking import in_account_thread, in_spawn_thread
 from hub.ports import LISTEN_FD_ENV, bind_server_socket, port_pool
 from hub.profiles import format_size
 from hub.spawners.gpu_claims import GpuClaims
-from hub.spawners.home_fs import HomeFilesystemError, can_mount_images, ensure_home_filesystem
+from hub.spawners.home_fs import (
+    DEFAULT_RESERVE,
+    HomeFilesystemError,
+    HomeSpaceError,
+    can_mount_images,
+    ensure_home_filesystem,
+)
 from hub.spawners.limits import ResourceLimiter, server_cgroup_name
 from hub.spawners.odc_login import OdcLogin
 from hub.spawners.options import ProfileAwareMixin, profile_form
@@ -75,6 +81,13 @@ class SdlLocalSpawner(OdcLogin, GpuClaims, ProfileAwareMixin, LocalProcessSpawne
         where the hub runs as root and can loop-mount. `folder`: the limit is checked at
         spawn only (settings quotas.home_filesystem).""",
     )
+    platform_reserve = Integer(
+        DEFAULT_RESERVE,
+        config=True,
+        help="""Bytes kept free on the data dir's file system for PostgreSQL and the hub:
+        a home's file system is not made or grown if that would leave less (the spawn is
+        refused, saying so). Settings quotas.platform_reserve.""",
+    )
 
     @default("run_as_os_users")
     def _default_run_as_os_users(self) -> bool:
@@ -117,16 +130,23 @@ class SdlLocalSpawner(OdcLogin, GpuClaims, ProfileAwareMixin, LocalProcessSpawne
 
     async def _limit_home(self) -> None:
         """The quota's home limit as a file system of its own, or the spawn log says
-        it is checked at spawn only (and why)."""
+        it is checked at spawn only (and why); refused if the disk cannot give it."""
         limit, self.home_limit = self.home_limit, None  # this spawn's, never a stale one
         if not limit:
+            self.note(
+                "home: no size limit (no quota home_storage applies to this user), so it is a "
+                "folder on the platform's disk and can fill that disk for every user"
+            )
             return
         why_not = "quotas.home_filesystem is `folder`"
         if self.home_filesystem == "auto":
             why_not = "" if self.run_as_os_users else "servers do not run as their own users"
             why_not = why_not or await in_spawn_thread(can_mount_images)
         if why_not:
-            self.note(f"home limit: checked at spawn only, not while the server runs ({why_not})")
+            self.note(
+                "home limit: checked at spawn only, not while the server runs, so the home "
+                f"can fill the platform's disk ({why_not})"
+            )
             return
         account = self._account()
         try:
@@ -137,7 +157,14 @@ class SdlLocalSpawner(OdcLogin, GpuClaims, ProfileAwareMixin, LocalProcessSpawne
                 int(limit),
                 account.pw_uid,
                 account.pw_gid,
+                reserve=self.platform_reserve,
+                user=self.user.name,
             )
+        except HomeSpaceError as exc:
+            self.log.warning("[%s] spawn refused: %s", self.user.name, exc)
+            refusal = web.HTTPError(507, str(exc))
+            cast(Any, refusal).jupyterhub_message = str(exc)  # shown as it is, no "HTTP 507"
+            raise refusal from None
         except HomeFilesystemError as exc:
             self.log.error("[%s] home file system: %s", self.user.name, exc)
             self.note(f"home limit: checked at spawn only ({exc})")
