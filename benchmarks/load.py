@@ -26,13 +26,9 @@ import json
 import sys
 import threading
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-
-from tornado.httpclient import HTTPRequest
-from tornado.websocket import websocket_connect
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -50,6 +46,7 @@ from spawn import (  # noqa: E402  (benchmarks/spawn.py: the same login and spaw
 )
 
 from hub.runtime import read_runtime  # noqa: E402
+from tests.support.kernels import kernel_ws_url, run_cell  # noqa: E402
 from tests.support.platform import HubClient, start_platform  # noqa: E402
 
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "load.json"
@@ -66,57 +63,7 @@ class UserRun:
     ready_s: float | None = None  # the server answered through the proxy
     kernel_s: float | None = None  # a kernel was started
     cell_s: float | None = None  # the cell's result came back: the end-to-end time
-
-
-def execute_message(code: str, session: str) -> dict[str, Any]:
-    return {
-        "header": {
-            "msg_id": uuid.uuid4().hex,
-            "msg_type": "execute_request",
-            "username": "bench",
-            "session": session,
-            "version": "5.3",
-        },
-        "parent_header": {},
-        "metadata": {},
-        "content": {"code": code, "silent": False, "store_history": False},
-        "channel": "shell",
-    }
-
-
-async def run_cell(ws_url: str, token: str, code: str, timeout: float) -> str:
-    """Run `code` on a kernel over its websocket; the text of its execute_result."""
-    request = HTTPRequest(  # a browser waits for a handshake as long as the user does
-        ws_url,
-        headers={"Authorization": f"token {token}"},
-        connect_timeout=timeout,
-        request_timeout=timeout,
-    )
-    conn = await websocket_connect(request)
-    try:
-        message = execute_message(code, uuid.uuid4().hex)
-        await conn.write_message(json.dumps(message))
-        deadline = time.monotonic() + timeout
-        result = None
-        while time.monotonic() < deadline:
-            raw = await asyncio.wait_for(conn.read_message(), deadline - time.monotonic())
-            if raw is None:
-                raise RuntimeError("the kernel's websocket closed")
-            reply = json.loads(raw)
-            if reply.get("parent_header", {}).get("msg_id") != message["header"]["msg_id"]:
-                continue
-            kind = reply["header"]["msg_type"]
-            if kind == "execute_result":
-                result = reply["content"]["data"]["text/plain"]
-            elif kind == "error":
-                raise RuntimeError(f"the cell failed: {reply['content'].get('ename')}")
-            elif kind == "status" and reply["content"]["execution_state"] == "idle":
-                if result is None:
-                    raise RuntimeError("the kernel went idle without a result")
-                return result
-        raise TimeoutError("no result before the timeout")
-    finally:
-        conn.close()
+    kernel_id: str = ""
 
 
 def run_user(urls: tuple[str, str], name: str, timeout: float, start: threading.Barrier) -> UserRun:
@@ -150,8 +97,8 @@ def run_user(urls: tuple[str, str], name: str, timeout: float, start: threading.
         )
         kernel.raise_for_status()
         run.kernel_s = time.monotonic() - t0
-        ws_url = f"{public_url.replace('http', 'ws', 1)}/user/{name}/api/kernels/"
-        ws_url += f"{kernel.json()['id']}/channels"
+        run.kernel_id = kernel.json()["id"]
+        ws_url = kernel_ws_url(public_url, name, run.kernel_id)
         left = max(deadline - time.monotonic(), 1)
         result = asyncio.run(run_cell(ws_url, secret, CELL, left))
         if result != EXPECTED:
@@ -171,6 +118,12 @@ def _answer_of(exc: Exception) -> str:
         body = body.decode(errors="replace")
     server = getattr(response, "headers", {}).get("Server", "") if response is not None else ""
     return f" (server {server!r}: {body[:300]!r})" if response is not None else ""
+
+
+def lines_about(log: str, name: str, kernel_id: str, most: int = 60) -> list[str]:
+    """The log lines that name this user (or its kernel), the last `most` of them."""
+    keys = [name] + ([kernel_id] if kernel_id else [])
+    return [line[:400] for line in log.splitlines() if any(k in line for k in keys)][-most:]
 
 
 def measure(urls: tuple[str, str], names: list[str], timeout: float) -> dict[str, Any]:
@@ -194,7 +147,9 @@ def measure(urls: tuple[str, str], names: list[str], timeout: float) -> dict[str
         "login_to_cell_result": summarize([r.cell_s for r in ok if r.cell_s is not None]),
         "login_to_ready": summarize([r.ready_s for r in ok if r.ready_s is not None]),
         "login": summarize([r.login_s for r in ok if r.login_s is not None]),
-        "failures": [{"user": r.name, "error": r.error} for r in runs if not r.ok],
+        "failures": [
+            {"user": r.name, "kernel_id": r.kernel_id, "error": r.error} for r in runs if not r.ok
+        ],
         "peak_extra_memory_mib": round(sampler.peak_used / 2**20),
         "mean_cpu_percent": round(sum(sampler.cpu) / len(sampler.cpu), 1) if sampler.cpu else None,
         "cpu_seconds_by_program": sampler.cpu_seconds_by_program(),
@@ -224,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     # what went wrong, for the record: the platform's data dir is gone after the run
     result["hub_error_lines"] = [line for line in log.splitlines() if line.startswith("[E ")][:40]
     result["proxy_error_lines"] = [line for line in proxy_log.splitlines() if "[E " in line][:40]
+    # each failure's own lines (its server's output goes to the hub's log too)
+    for failure in result["failures"]:
+        failure["log_lines"] = lines_about(log + proxy_log, failure["user"], failure["kernel_id"])
     report = {"machine": machine_info(), "cell": CELL, **result}
     report["target"] = "0 failures"
     report["met"] = not result["failures"]

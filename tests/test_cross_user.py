@@ -9,10 +9,14 @@ code in his notebook would.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +28,7 @@ import requests
 import sqlalchemy as sa
 
 from tests.gateway.support import close_gateways, gateway_as, server_environment
+from tests.support.kernels import kernel_ws_url, run_cell
 from tests.support.platform import (
     SHARED_PASSWORD,
     HubClient,
@@ -219,6 +224,77 @@ def test_bob_holding_every_port_he_can_stops_no_spawn(world: World) -> None:
     finally:
         os.killpg(squatter.pid, signal.SIGKILL)
         squatter.wait()
+
+
+#: Bob's notebook subscribes to every TCP port listening on loopback, as a ZeroMQ SUB socket
+#: would to a kernel's IOPub channel (signed, never encrypted: outputs in plain text), and
+#: prints what it hears until stopped.
+EAVESDROP = """
+import psutil, zmq
+ctx, poller, seen = zmq.Context(), zmq.Poller(), set()
+print("listening", flush=True)
+while True:  # ports that start listening later are joined at the next round
+    for c in psutil.net_connections("tcp4"):
+        port = c.laddr.port
+        if c.status == psutil.CONN_LISTEN and c.laddr.ip == "127.0.0.1" and port >= 1024:
+            if port not in seen:
+                seen.add(port)
+                sub = ctx.socket(zmq.SUB)
+                sub.setsockopt(zmq.SUBSCRIBE, b"")
+                sub.setsockopt(zmq.LINGER, 0)
+                sub.connect(f"tcp://127.0.0.1:{port}")
+                poller.register(sub, zmq.POLLIN)
+    for sub, _ in poller.poll(500):
+        print(b"".join(sub.recv_multipart()).decode(errors="replace"), flush=True)
+"""
+
+
+CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
+
+
+def test_bob_hears_nothing_of_alices_kernel(world: World) -> None:
+    """A kernel on TCP listens on five loopback ports any local user may connect to, and
+    its IOPub channel sends every output unencrypted; its ports were also taken at random,
+    so two users' kernels started at once could collide and one died (the load
+    benchmark's lost kernel). Kernels now talk over Unix sockets in a folder of the
+    user's own: no port to hear, none to collide on."""
+    headers = {"Authorization": f"token {world.alice_token}"}
+    started = world.alice.session.post(
+        f"{world.platform.url}/user/alice/api/kernels",
+        json={"name": "python3"},
+        headers=headers,
+        timeout=120,
+    )
+    assert started.status_code == 201, started.text
+    kernel = started.json()["id"]
+    bob = subprocess.Popen(
+        ["runuser", "-u", world.bob_account, "--", sys.executable, "-c", EAVESDROP],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd="/tmp",
+    )
+    try:
+        assert bob.stdout is not None
+        assert bob.stdout.readline().startswith("listening")
+        time.sleep(2)  # bob has joined every port listening now: alice's kernel's too
+        secret = "alice-" + uuid.uuid4().hex
+        code = f"'alice-' + {secret.removeprefix('alice-')!r}"
+        ws_url = kernel_ws_url(world.platform.url, "alice", kernel)
+        assert asyncio.run(run_cell(ws_url, world.alice_token, code, 120)) == repr(secret)
+        time.sleep(2)  # what IOPub sent has reached every subscriber
+    finally:
+        bob.terminate()
+    heard = bob.communicate(timeout=30)[0]
+    assert secret not in heard, "bob read alice's output off her kernel's IOPub port"
+    # the kernel's five channels are Unix sockets in her folder (ipykernel's one TCP port
+    # left is a PULL pipe for subprocess output: it sends nothing and checks a secret)
+    sockets_dir = Path(world.alice_env["JUPYTER_RUNTIME_DIR"])
+    connection = json.loads((sockets_dir / f"kernel-{kernel}.json").read_text())
+    assert connection["transport"] == "ipc", connection
+    channels = [Path(f"{connection['ip']}-{connection[f'{c}_port']}") for c in CHANNELS]
+    assert all(path.parent == sockets_dir and path.is_socket() for path in channels), channels
+    result = as_bob(world, "ls", str(sockets_dir))
+    assert result.returncode != 0 and "Permission denied" in result.stderr, result
 
 
 # -- alice's home, files and processes ----------------------------------------------------

@@ -32,6 +32,7 @@ from hub.spawners.home_fs import (
     can_mount_images,
     ensure_home_filesystem,
 )
+from hub.spawners.kernel_sockets import KernelSockets, prepare_kernel_sockets
 from hub.spawners.limits import ResourceLimiter, server_cgroup_name
 from hub.spawners.odc_login import OdcLogin
 from hub.spawners.options import ProfileAwareMixin, profile_form
@@ -204,7 +205,19 @@ class SdlLocalSpawner(OdcLogin, GpuClaims, ProfileAwareMixin, LocalProcessSpawne
         env.update(self._odc_env)
         env.update(self._gpu_env)
         env.update(self._listen_env)
+        env.update(self._kernel_env)
         return env
+
+    def get_args(self) -> list[str]:
+        return [*super().get_args(), *self._kernel_args]
+
+    def _kernel_sockets(self) -> KernelSockets:
+        if self.run_as_os_users:
+            account = self._account()
+            uid, gid = account.pw_uid, account.pw_gid
+        else:
+            uid, gid = os.getuid(), os.getgid()
+        return prepare_kernel_sockets(Path(self.data_dir), uid, gid)
 
     # the GPUs a running server holds survive a hub restart with the rest of its state
     def get_state(self) -> dict[str, Any]:
@@ -238,6 +251,9 @@ class SdlLocalSpawner(OdcLogin, GpuClaims, ProfileAwareMixin, LocalProcessSpawne
             await self._limit_home()
         with timed(self.hook_seconds, "limits"):
             self.apply_limits()
+        kernels = self._kernel_sockets()
+        self._kernel_env, self._kernel_args = kernels.env, kernels.args
+        self.note(kernels.message)
         self._odc_env = self._odc_environment()
         self._gpu_env = self.claim_gpus()
         listening = self._bind_listening_socket()
@@ -258,6 +274,8 @@ class SdlLocalSpawner(OdcLogin, GpuClaims, ProfileAwareMixin, LocalProcessSpawne
         return started
 
     _listen_env: dict[str, str] = {}
+    _kernel_env: dict[str, str] = {}
+    _kernel_args: list[str] = []
     _gpu_env: dict[str, str] = {}
 
     def _bind_listening_socket(self) -> socket.socket:
