@@ -24,10 +24,9 @@ from hub.config.gateway import gateway_command, gateway_environment
 from hub.data.sync_schedule import RUNNER_COMMAND, STOP_GRACE_S
 from hub.datadir import prepare_data_dir
 from hub.db.access import lock_down_embedded
-from hub.db.embedded import EmbeddedPostgres
+from hub.db.embedded import EmbeddedPostgres, connection_slots
 from hub.errors import SdlError
 from hub.gateway.config import SERVICE_NAME as GATEWAY_SERVICE
-from hub.netutil import free_port
 from hub.paths import PACKAGE_DIR
 from hub.ports import hold_sockets, platform_port
 from hub.processes import (
@@ -110,12 +109,15 @@ def start_platform(
     env = {**os.environ, "SDL_DATA_DIR": str(settings.data_dir)}
     try:
         if not settings.database.url:
-            pg = EmbeddedPostgres(settings.data_dir)
+            slots = connection_slots(
+                settings.hub.active_server_limit, settings.database.user_connection_limit
+            )
+            pg = EmbeddedPostgres(settings.data_dir, max_connections=slots)
             first = pg.initialise()
             say(
                 "starting PostgreSQL (embedded)" + (" — first start, initialising" if first else "")
             )
-            pg_port = free_port()
+            pg_port = platform_port()  # privileged as root: no user can wait on it
             restart_pg = Restart(lambda: pg.start(pg_port))  # same port: URLs stay valid
             platform.children.append(Child("PostgreSQL", pg.start(pg_port), pg.stop, restart_pg))
             prepare_index(settings, with_sample, say)

@@ -3,18 +3,23 @@ objects, a changed password healed at the next spawn, and slots kept for the pla
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from hub.db.access import ensure_database, lock_down_embedded, private_database_url
-from hub.db.embedded import EmbeddedPostgres
+from hub.db.embedded import SYSTEM_USER, EmbeddedPostgres, connection_slots
 from hub.db.roles import ensure_ingest_login, ensure_user_login, login_name
 from hub.db.urls import DRIVER, DatabaseUrlError, PlatformPostgres
+from hub.ports import platform_port, unprivileged_port_start
 from hub.workshops.store import DATABASE as WORKSHOPS
 from tests.support.platform import make_data_dir
 
@@ -119,6 +124,79 @@ def test_the_platform_connects_when_users_hold_every_slot_of_theirs(pg: Embedded
     finally:
         for conn in held:
             conn.close()
+
+
+def test_every_running_user_holds_all_their_connections_and_the_platform_gets_in() -> None:
+    """Finding 7: 25 users holding their 8 connections each took 187 of 200 slots, and the
+    next user's first connection was refused. Sized by the bound on running servers (the
+    hub refuses a server beyond it), every one of them holds all of theirs."""
+    servers, per_user = 25, 8
+    data_dir = make_data_dir("sdl-db-slots-")
+    server = EmbeddedPostgres(data_dir, max_connections=connection_slots(servers, per_user))
+    held: list[sa.Connection] = []
+    try:
+        with server.ensure_running():
+            ensure_database(server.superuser_url("postgres"), INDEX)
+            with _admin(server).begin() as conn:
+                conn.execute(sa.text("CREATE ROLE agdc_user NOLOGIN"))
+                conn.execute(sa.text("CREATE ROLE agdc_manage NOLOGIN"))
+            ingest = ensure_ingest_login(_admin(server), "sdl_ingest_test", "ingest-" + PASSWORD)
+            for user in range(servers):  # the last one is the newest user, first connection
+                url = _login(server, f"u{user}", limit=per_user)
+                held.extend(_engine(url).connect() for _ in range(per_user))
+            assert len(held) == servers * per_user
+            with _engine(server.tcp_url(ingest, "ingest-" + PASSWORD, INDEX)).connect() as conn:
+                assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+    finally:
+        for conn in held:
+            conn.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+#: What a squatter does: bind PostgreSQL's port while it is down, then ask each client
+#: that connects for a cleartext password (libpq sends it when asked).
+SQUAT_PORT = """
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError as exc:
+    print("refused:", exc.strerror)
+else:
+    print("bound")
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="privileged ports and other OS users need root")
+def test_no_user_can_take_postgresqls_port_while_it_restarts() -> None:
+    """Finding 4's rest: PostgreSQL kept an unprivileged port, so a user who bound it
+    between a crash and the restart would be handed every workspace's password. As root,
+    `sdl up` gives it a privileged port (and the one right to bind it)."""
+    data_dir = make_data_dir("sdl-db-port-")
+    server = EmbeddedPostgres(data_dir)
+    port = platform_port()
+    try:
+        assert port < unprivileged_port_start(), "a privileged port was free"
+        proc = server.start(port)
+        postmaster = psutil.Process(proc.pid)
+        assert postmaster.username() == SYSTEM_USER
+        assert postmaster.uids().effective != 0
+        assert any(c.laddr.port == port for c in postmaster.net_connections("tcp"))
+        server.stop(proc)
+        squat = subprocess.run(
+            ["runuser", "-u", "nobody", "--", sys.executable, "-c", SQUAT_PORT, str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd="/tmp",
+        )
+        assert squat.stdout.strip() == "refused: Permission denied", squat
+        again = server.start(port)  # the restart takes the same port: every URL holds
+        assert server.running() is not None and server.running().port == port
+        server.stop(again)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def test_one_place_names_the_server_embedded_or_external(pg: EmbeddedPostgres) -> None:

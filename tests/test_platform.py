@@ -11,6 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from hub.db.embedded import connection_slots
 from tests.support.platform import (
     ADMIN_PASSWORD,
     SHARED_PASSWORD,
@@ -236,6 +237,9 @@ def test_workspace_gets_its_own_read_only_odc_login(platform: RunningPlatform) -
             sa.text("SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user")
         ).scalar()
         assert limit == 8
+        # every running user may hold all 8: the server is sized by the bound on servers
+        slots = conn.execute(sa.text("SHOW max_connections")).scalar()
+        assert int(slots) == connection_slots(100, 8) == 823
     for statement in (
         "INSERT INTO agdc.metadata_type (name, definition) VALUES ('x', '{}')",
         "DELETE FROM agdc.dataset",

@@ -95,6 +95,7 @@ def test_apply_hub_sets_urls_state_and_groups() -> None:
     assert c.JupyterHub.load_groups == {"gpu-users": {"users": ["gina"]}}
     assert c.ConfigurableHTTPProxy.should_start is False
     assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:18001"
+    assert c.JupyterHub.active_server_limit == 100  # what the database's slots are sized by
 
 
 def test_apply_hub_without_runtime_says_it_needs_sdl_up() -> None:

@@ -31,6 +31,13 @@ def apply_hub(ctx: HubContext, c: Config) -> None:
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{runtime.proxy_api_port}"
     c.ConfigurableHTTPProxy.auth_token = ctx.secrets["proxy_token"]
     c.JupyterHub.template_vars = {"sdl_version": _version()}
+    apply_server_limit(ctx, c)
+
+
+def apply_server_limit(ctx: HubContext, c: Config) -> None:
+    """The bound on running servers, which the database's connection slots are sized by
+    (`hub.db.embedded.connection_slots`)."""
+    c.JupyterHub.active_server_limit = ctx.settings.hub.active_server_limit
 
 
 def _version() -> str:

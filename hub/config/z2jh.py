@@ -16,6 +16,7 @@ from hub.config.archive import apply_archive
 from hub.config.auth import apply_auth
 from hub.config.context import HubContext, kubernetes_secrets
 from hub.config.gateway import apply_kube_gateway_client
+from hub.config.hub import apply_server_limit
 from hub.config.quotas import apply_quotas
 from hub.config.workshops import apply_workshops
 from hub.gateway.lifecycle import post_stop_hook
@@ -33,6 +34,7 @@ def apply_z2jh(settings: Settings, c: Config, settings_file: str = "") -> None:
     apply_workshops(ctx, c)  # so does the workshops service; workspaces pull their materials
     apply_archive(ctx, c)  # and the archive's status map, on the index's read-only login
     apply_kube_gateway_client(ctx, c)  # clusters stop with their user's server
+    apply_server_limit(ctx, c)  # the lab's PostgreSQL is sized for it (docs/kubernetes.md)
     c.Spawner.post_stop_hook = post_stop_hook
 
 

@@ -25,6 +25,7 @@ import psutil
 from hub.errors import SdlError
 from hub.netutil import free_port
 from hub.ossetup import ensure_system_user, make_traversable, platform_account, private_file
+from hub.ports import unprivileged_port_start
 
 SUPERUSER = "postgres"
 # runs the postmaster when we are root (postgres refuses root); in the platform's own
@@ -69,6 +70,15 @@ class Running:
 MAX_CONNECTIONS = 200
 RESERVED_CONNECTIONS = 20  # for roles with pg_use_reserved_connections (and superusers)
 SUPERUSER_RESERVED_CONNECTIONS = 3
+PLATFORM_CONNECTIONS = RESERVED_CONNECTIONS + SUPERUSER_RESERVED_CONNECTIONS
+
+
+def connection_slots(active_servers: int, per_user: int) -> int:
+    """max_connections for `active_servers` users each holding all `per_user` of theirs,
+    plus the platform's own: so a user whose server the hub starts always gets their
+    first connection (25 users of 8 once took 187 of 200 slots, and everyone else was
+    refused). Idle slots cost PostgreSQL little shared memory; a used one is a process."""
+    return max(MAX_CONNECTIONS, PLATFORM_CONNECTIONS + active_servers * per_user)
 
 
 class _RunAs(TypedDict, total=False):
@@ -98,6 +108,25 @@ class EmbeddedPostgres:
     # -- set-up ---------------------------------------------------------------------
     def _run_as(self) -> _RunAs:
         return {"user": SYSTEM_USER, "group": SYSTEM_USER} if self.as_root else {}
+
+    @staticmethod
+    def _with_port_right() -> list[str]:
+        """Run as the platform account with one right kept: binding a privileged port.
+
+        On an unprivileged port, a user who bound it while PostgreSQL restarts would be
+        asked for every workspace's password (libpq sends a cleartext one when a server
+        asks; this libpq has no `require_auth`). Below `ip_unprivileged_port_start` no
+        user can. setpriv (util-linux) passes the capability on as an ambient one.
+        """
+        return [
+            "setpriv",
+            f"--reuid={SYSTEM_USER}",
+            f"--regid={SYSTEM_USER}",
+            "--clear-groups",
+            "--inh-caps=+net_bind_service",
+            "--ambient-caps=+net_bind_service",
+            "--",
+        ]
 
     def _own(self, *paths: Path) -> None:
         if self.as_root:
@@ -197,12 +226,15 @@ class EmbeddedPostgres:
             raise DatabaseError(f"a PostgreSQL server already runs on {self.pgdata}")
         with private_file(self.log_file).open("ab") as log:
             self._own(self.log_file)
+            privileged = self.as_root and port < unprivileged_port_start()
             proc = subprocess.Popen(
-                self.command(port),
+                [*self._with_port_right(), *self.command(port)]
+                if privileged
+                else self.command(port),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                **self._run_as(),
+                **({} if privileged else self._run_as()),
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

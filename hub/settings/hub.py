@@ -22,3 +22,14 @@ class HubSettings(Strict):
     cull_idle_after: int = Field(
         3600, ge=0, description="Stop servers idle this many seconds (0: never)."
     )
+    active_server_limit: int = Field(
+        100,
+        ge=1,
+        le=5000,
+        description="Servers that may run at once (JupyterHub's `active_server_limit`; "
+        "one more is told to try again in a few minutes). It also sizes the embedded "
+        "PostgreSQL: every running user can hold all of `database.user_connection_limit` "
+        "and the platform still has its own slots, so a user's first connection always "
+        "gets one. An external `database.url` needs `max_connections` of at least "
+        "23 plus this times the connection limit.",
+    )
