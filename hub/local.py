@@ -19,8 +19,10 @@ from pathlib import Path
 
 import requests
 
+from hub.archive import SERVICE_NAME as ARCHIVE_SERVICE
 from hub.config.context import platform_secrets
 from hub.config.gateway import gateway_command, gateway_environment
+from hub.config.quotas import SERVICE as QUOTAS_SERVICE
 from hub.data.sync_schedule import RUNNER_COMMAND, STOP_GRACE_S
 from hub.datadir import prepare_data_dir
 from hub.db.access import lock_down_embedded
@@ -28,7 +30,7 @@ from hub.db.embedded import EmbeddedPostgres, connection_slots
 from hub.errors import SdlError
 from hub.gateway.config import SERVICE_NAME as GATEWAY_SERVICE
 from hub.paths import PACKAGE_DIR
-from hub.ports import hold_sockets, platform_port
+from hub.ports import hold_sockets, platform_ports
 from hub.processes import (
     reap_orphaned_services,
     reap_user_servers,
@@ -42,9 +44,14 @@ from hub.runtime import Runtime, write_runtime
 from hub.settings import CONFIG_ENV, Settings
 from hub.spawners.home_fs import unmount_homes
 from hub.spawners.limits import remove_instance_groups
+from hub.spawners.platform_group import PlatformGroup, join_platform_group
 from hub.supervise import Restart, RouteKeeper
+from hub.workshops import SERVICE_NAME as WORKSHOPS_SERVICE
 
 Say = Callable[[str], None]
+
+#: The hub's services that listen on a port of the platform's (the idle culler has none).
+HUB_SERVICES = (QUOTAS_SERVICE, WORKSHOPS_SERVICE, ARCHIVE_SERVICE)
 
 
 @dataclass
@@ -64,6 +71,7 @@ class Platform:
     children: list[Child] = field(default_factory=list)
     routes: RouteKeeper | None = None
     held_sockets: list[socket.socket] = field(default_factory=list)
+    group: PlatformGroup | None = None
 
     def failed_child(self) -> Child | None:
         return next((c for c in self.children if c.proc.poll() is not None), None)
@@ -79,6 +87,8 @@ class Platform:
             child.stop(child.proc)
         self.children.clear()
         reap_user_servers(self.settings)
+        if self.group is not None:
+            self.group.leave()  # its group goes with the servers': `sdl up` must not be in it
         remove_instance_groups(self.settings.data_dir)
         unmount_homes(self.settings.data_dir)  # their images stay, for the next start
         for sock in self.held_sockets:
@@ -96,15 +106,22 @@ def start_platform(
     # started: no user can bind them while it restarts (hub.ports says why)
     public_sockets = hold_sockets(settings.hub.ip, settings.hub.port)
     api_sockets = hold_sockets("127.0.0.1", 0)
+    ports = part_ports(settings)
     runtime = Runtime(
         public_ip=settings.hub.ip,
         public_port=public_sockets[0].getsockname()[1],
         proxy_api_port=api_sockets[0].getsockname()[1],
-        hub_port=platform_port(),
+        hub_port=ports["hub"],
         config_file=str(config_file.resolve()) if config_file else "",
-        **chosen_gateway_ports(settings),
+        service_ports={name: ports[name] for name in HUB_SERVICES},
+        **chosen_gateway_ports(settings, ports),
     )
-    platform = Platform(settings, runtime, held_sockets=[*public_sockets, *api_sockets])
+    # before any part starts: each part, and each restart of one, inherits the group
+    group = join_platform_group(settings.data_dir)
+    say(group.message)
+    platform = Platform(
+        settings, runtime, held_sockets=[*public_sockets, *api_sockets], group=group
+    )
     logs = settings.data_dir / "logs"
     env = {**os.environ, "SDL_DATA_DIR": str(settings.data_dir)}
     try:
@@ -117,7 +134,7 @@ def start_platform(
             say(
                 "starting PostgreSQL (embedded)" + (" — first start, initialising" if first else "")
             )
-            pg_port = platform_port()  # privileged as root: no user can wait on it
+            pg_port = ports["postgres"]  # privileged as root: no user can wait on it
             restart_pg = Restart(lambda: pg.start(pg_port))  # same port: URLs stay valid
             platform.children.append(Child("PostgreSQL", pg.start(pg_port), pg.stop, restart_pg))
             prepare_index(settings, with_sample, say)
@@ -214,14 +231,22 @@ def sync_schedule_child(
     return Child("sync schedule", start(), terminate_within(STOP_GRACE_S + 5), Restart(start))
 
 
-def chosen_gateway_ports(settings: Settings) -> dict[str, int]:
-    """The gateway's two ports, fixed for the platform's life (none without Dask)."""
+def part_ports(settings: Settings) -> dict[str, int]:
+    """A port for each part that listens on one of its own, fixed for the platform's
+    life, all picked at once: one at a time, the hub's, not yet bound, could be handed
+    to a service too (hub.ports)."""
+    names = ["hub", "postgres", "gateway", "gateway_tcp", *HUB_SERVICES]
+    return dict(zip(names, platform_ports(len(names)), strict=True))
+
+
+def chosen_gateway_ports(settings: Settings, ports: dict[str, int]) -> dict[str, int]:
+    """The gateway's two ports: the settings', else picked (none without Dask)."""
     dask = settings.dask
     if not dask.enabled:
         return {}
     return {
-        "gateway_port": dask.port or platform_port(),
-        "gateway_tcp_port": dask.tcp_port or platform_port(),
+        "gateway_port": dask.port or ports["gateway"],
+        "gateway_tcp_port": dask.tcp_port or ports["gateway_tcp"],
     }
 
 

@@ -299,3 +299,47 @@ def test_hub_database_and_logs_are_private_to_the_platform(platform: RunningPlat
                 ["runuser", "-u", "nobody", "--", "cat", str(path)], capture_output=True, text=True
             )
             assert peek.returncode != 0 and "Permission denied" in peek.stderr, path
+
+
+def _cpu_group(pid: int) -> str:
+    """The cgroup a process is in: the cpu controller's (v1), else the unified one (v2)."""
+    lines = [line.split(":", 2) for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines()]
+    v1 = [path for _id, controllers, path in lines if "cpu" in controllers.split(",")]
+    return (v1 or [path for _id, controllers, path in lines if controllers == ""] or [""])[0]
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="cgroups need root")
+def test_the_platforms_parts_weigh_more_than_the_servers(platform: RunningPlatform) -> None:
+    """Under the load benchmark the proxy, one process beside 100 busy servers, got ~2 %
+    of the CPU and answered the hub's route request too late: the hub then stopped the
+    server it had just started. The parts now run in a group of their own weighing 32
+    guaranteed CPUs, and a server (0.5 CPU guaranteed) in its own."""
+    from hub.spawners.limits import ResourceLimiter, instance_tag
+    from hub.spawners.platform_group import PLATFORM_CPUS
+
+    limiter = ResourceLimiter.detect()
+    if "cpu" not in getattr(limiter, "mounts", {}):
+        pytest.skip(f"no cgroup cpu controller here: {limiter.reason}")
+    client = logged_in(platform, "ivy")
+    assert client.spawn("ivy", {"profile": "small"}).status_code in (201, 202)
+    group = f"/sdl/platform-{instance_tag(platform.data_dir)}"
+    parts = {
+        "proxy": "-m hub.proxy",
+        "hub": "-m jupyterhub",
+        "PostgreSQL": f"{platform.data_dir}/postgres",
+    }
+    for part, marker in parts.items():
+        proc = next(
+            p
+            for p in psutil.process_iter(["cmdline"])
+            if marker in " ".join(p.info["cmdline"] or [])
+        )
+        assert _cpu_group(proc.pid).endswith(group), (part, _cpu_group(proc.pid))
+    server = next(p for p in psutil.process_iter() if _env(p).get("JUPYTERHUB_USER") == "ivy")
+    assert not _cpu_group(server.pid).endswith(group), "the server left the platform's group"
+    root = Path(limiter.mounts["cpu"])
+    file, _, _ = limiter.weight_file
+    weight = int((root / group.lstrip("/") / file).read_text())
+    server_weight = int((root / _cpu_group(server.pid).lstrip("/") / file).read_text())
+    assert weight == PLATFORM_CPUS * (1024 if file == "cpu.shares" else 100)
+    assert weight >= 32 * server_weight
