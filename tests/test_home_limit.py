@@ -98,6 +98,23 @@ def test_a_raised_limit_grows_the_home_online_and_a_lowered_one_loses_nothing(
     assert (home / "a").stat().st_size == 20 * MiB and (home / "b").stat().st_size == 60 * MiB
 
 
+def test_a_grow_that_had_to_wait_happens_at_the_next_start(data_dir: Path) -> None:
+    """A raised limit whose online grow could not run (the home was busy) leaves the
+    image at its new size and the file system at its old one: the next start grows it
+    (before, it saw the image's size, grew nothing and the home stayed small)."""
+    home = data_dir / "homes" / "xena"
+    home.mkdir()
+    ensure_home_filesystem(data_dir, home, 32 * MiB, NOBODY, NOBODY)
+    assert write_as(NOBODY, home / "a", 20).returncode == 0
+    unmount_homes(data_dir)
+    image = image_of(data_dir, home)
+    os.truncate(image, 96 * MiB)  # what the waiting grow left: a larger file, same fs
+    again = ensure_home_filesystem(data_dir, home, 96 * MiB, NOBODY, NOBODY)
+    assert os.path.ismount(home) and "grown to" in again.message, again.message
+    assert shutil.disk_usage(home).total > 80 * MiB
+    assert (home / "a").stat().st_size == 20 * MiB
+
+
 def test_a_home_bigger_than_a_new_limit_is_left_as_it_was(data_dir: Path) -> None:
     home = data_dir / "homes" / "wim"
     home.mkdir()

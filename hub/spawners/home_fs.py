@@ -65,7 +65,16 @@ def can_mount_images() -> str:
     """ "" when this process can make and loop-mount ext4 images, else why not."""
     if os.geteuid() != 0:
         return "the platform does not run as root"
-    tools = ("mkfs.ext4", "resize2fs", "e2fsck", "losetup", "mount", "umount", "findmnt")
+    tools = (
+        "mkfs.ext4",
+        "resize2fs",
+        "e2fsck",
+        "dumpe2fs",
+        "losetup",
+        "mount",
+        "umount",
+        "findmnt",
+    )
     missing = [tool for tool in tools if not shutil.which(tool)]
     if missing:
         return f"{', '.join(missing)} not installed (e2fsprogs, util-linux)"
@@ -166,6 +175,15 @@ def _grow(image: Path, size: int, home: Path) -> bool:
     return True
 
 
+def _filesystem_bytes(image: Path) -> int:
+    """The size of the ext4 file system in `image` (its superblock's block count)."""
+    fields = {}
+    for line in _run("dumpe2fs", "-h", str(image)).splitlines():
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    return int(fields["Block count"]) * int(fields["Block size"])
+
+
 def _move_into(image: Path, home: Path) -> None:
     """A home that already holds files (the limit is new): its files go into the image
     first, and are removed from the shared file system only once all are copied."""
@@ -229,6 +247,12 @@ def ensure_home_filesystem(
         if needed > 0 and not short:
             _allocate(image, current)
     if not mounted:
+        if _filesystem_bytes(image) < image.stat().st_size - 2**20:
+            # a grow that waited (the home was busy): the image is larger than its
+            # file system, which grows now, before it is mounted again
+            _run("e2fsck", "-f", "-p", str(image), ok=(0, 1))
+            _run("resize2fs", str(image))
+            note = f", grown to {_gib(image.stat().st_size)} at this start"
         _run("mount", "-o", MOUNT_OPTIONS, str(image), str(home))
         lost = home / "lost+found"  # e2fsck makes it again if it ever needs it
         if lost.is_dir() and not any(lost.iterdir()):
