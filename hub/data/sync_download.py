@@ -22,7 +22,9 @@ import requests
 
 from hub.errors import SdlError
 
-CHUNK = 1 << 16  # small: a cut loses at most the chunk being read
+#: Read size: large enough that the per-chunk Python work (cap, progress, hash) is
+#: small beside the copy; a cut still loses no more than what was being read.
+CHUNK = 1 << 20
 #: An OAuth access token for asset downloads (CDSE's download service needs one).
 TOKEN_VARIABLE = "SDL_SYNC_TOKEN"
 
@@ -92,6 +94,37 @@ class RateLimit:
             time.sleep(delay)
 
 
+class StreamDigest:
+    """The checksum of a file computed while it is written, so that each downloaded byte
+    is read once (the check read the whole file again after the download).
+
+    A resumed download first hashes the part already on disk; a write at another offset
+    (the server ignored Range and sent it all again) starts over from that offset's prefix.
+    """
+
+    def __init__(self, make: Callable[[], Hasher]) -> None:
+        self._make = make
+        self._hasher = make()
+        self.upto = 0
+
+    def at(self, dest: Path, offset: int) -> None:
+        """Ready to take the bytes written at `offset` of `dest` next."""
+        if offset == self.upto:
+            return
+        self._hasher, self.upto = self._make(), 0
+        if offset:
+            with open(dest, "rb") as source:
+                while self.upto < offset and (block := source.read(min(CHUNK, offset - self.upto))):
+                    self.update(block)
+
+    def update(self, chunk: bytes) -> None:
+        self._hasher.update(chunk)
+        self.upto += len(chunk)
+
+    def digest(self) -> bytes:
+        return self._hasher.digest()
+
+
 @dataclass
 class Fetcher:
     """Downloads with the sync settings' retries, timeout and cap; thread-safe."""
@@ -110,10 +143,11 @@ class Fetcher:
         """Bring `remote` to `dest` (continuing a partial file there), then check it.
         Returns the bytes transferred by this call."""
         transfer = self._s3_once if remote.href.startswith("s3://") else self._http_once
+        digest = StreamDigest(HASHES[_checksum(remote)[0]]) if remote.checksum else None
         moved = 0
         for attempt in range(self.retries + 1):
             try:
-                moved += transfer(remote, dest)
+                moved += transfer(remote, dest, digest)
                 break
             except _Retryable as exc:
                 moved += exc.moved
@@ -122,7 +156,7 @@ class Fetcher:
                         f"{remote.href}: failed after {attempt + 1} tries ({exc})"
                     ) from exc
                 time.sleep(self.backoff_s * 2**attempt)
-        verify(dest, remote)
+        verify(dest, remote, digest)
         return moved
 
     # -- HTTP -------------------------------------------------------------------------
@@ -134,7 +168,7 @@ class Fetcher:
             self._local.session = session
         return self._local.session
 
-    def _http_once(self, remote: Remote, dest: Path) -> int:
+    def _http_once(self, remote: Remote, dest: Path, digest: StreamDigest | None) -> int:
         have = _partial_size(dest, remote.size)
         if remote.size is not None and have == remote.size:
             return 0  # complete already (a resumed run)
@@ -153,10 +187,14 @@ class Fetcher:
                 have = 0  # the server ignored Range: start again
             elif not response.headers.get("Content-Range", "").startswith(f"bytes {have}-"):
                 raise DownloadError(f"{remote.href}: the server resumed at the wrong offset")
-            return self._write(response.iter_content(CHUNK), dest, have)
+            return self._write(response.iter_content(CHUNK), dest, have, digest)
 
-    def _write(self, chunks: Iterable[bytes], dest: Path, offset: int) -> int:
+    def _write(
+        self, chunks: Iterable[bytes], dest: Path, offset: int, digest: StreamDigest | None
+    ) -> int:
         moved = 0
+        if digest is not None:
+            digest.at(dest, offset)
         with open(dest, "r+b" if offset else "wb") as out:
             out.seek(offset)
             out.truncate()
@@ -165,6 +203,8 @@ class Fetcher:
                     if self.limit:
                         self.limit.take(len(chunk))
                     out.write(chunk)
+                    if digest is not None:
+                        digest.update(chunk)
                     moved += len(chunk)
                     self.on_bytes(len(chunk))
             except (requests.RequestException, ConnectionError, TimeoutError) as exc:
@@ -173,7 +213,7 @@ class Fetcher:
         return moved
 
     # -- S3 ---------------------------------------------------------------------------
-    def _s3_once(self, remote: Remote, dest: Path) -> int:
+    def _s3_once(self, remote: Remote, dest: Path, digest: StreamDigest | None) -> int:
         try:
             import boto3
             from botocore.exceptions import BotoCoreError, ClientError
@@ -201,7 +241,7 @@ class Fetcher:
         except BotoCoreError as exc:
             raise _Retryable(str(exc)) from exc
         try:
-            return self._write(body.iter_chunks(CHUNK), dest, have)
+            return self._write(body.iter_chunks(CHUNK), dest, have, digest)
         except BotoCoreError as exc:
             raise _Retryable(str(exc)) from exc
 
@@ -224,14 +264,22 @@ def _check_status(href: str, response: requests.Response) -> None:
 
 
 # -- checks -----------------------------------------------------------------------------
-def verify(path: Path, remote: Remote) -> None:
-    """Size and checksum as the item gives them; a mismatch is a DownloadError."""
+def _checksum(remote: Remote) -> tuple[int, bytes]:
+    return parse_multihash(remote.checksum or "", remote.href)
+
+
+def verify(path: Path, remote: Remote, streamed: StreamDigest | None = None) -> None:
+    """Size and checksum as the item gives them; a mismatch is a DownloadError. The
+    checksum is the one computed while downloading when it covers the whole file."""
     size = path.stat().st_size
     if remote.size is not None and size != remote.size:
         raise ChecksumError(f"{remote.href}: {size} bytes, the item says file:size {remote.size}")
     if remote.checksum:
-        code, digest = parse_multihash(remote.checksum, remote.href)
-        found = hashlib_digest(path, HASHES[code]())
+        code, digest = _checksum(remote)
+        if streamed is not None and streamed.upto == size:
+            found = streamed.digest()
+        else:  # complete before this run (nothing was streamed), or a size we cannot trust
+            found = hashlib_digest(path, HASHES[code]())
         if found != digest:
             raise ChecksumError(
                 f"{remote.href}: checksum mismatch (file:checksum {remote.checksum}, "
