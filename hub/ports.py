@@ -9,10 +9,14 @@ binds each server's socket itself, on a privileged port (below the kernel's
 socket as a file descriptor (`hub.listen_fd`). Holding the port from the moment it is
 chosen also ends the race of handing out a bare number that two spawns might share.
 
-The platform's own parts that run as root (the hub, its services, Dask Gateway) listen
-on privileged ports too (`platform_port`), so no user can be waiting on one when a part
-restarts, to answer in its place. The proxy's two ports are held by `sdl up` itself and
-handed to each proxy it starts (`hold_sockets`), so they are never free at all.
+The platform's own parts that run as root (the hub, its services, Dask Gateway,
+PostgreSQL) listen on privileged ports too (`platform_ports`), so no user can be waiting
+on one when a part restarts, to answer in its place. `sdl up` picks them all at once,
+each socket held until every one is bound: picked one at a time, each number free again
+when the next was picked, two of seven parts drew the same of these 76 ports in about a
+quarter of starts, and the one that bound second never came up. The proxy's two ports
+are held by `sdl up` itself and handed to each proxy it starts (`hold_sockets`), so they
+are never free at all.
 
 Not root (the single-user fallback), or a kernel that lets anyone bind low ports (some
 container runtimes set the limit to 0): a range users can bind, said in the spawn log.
@@ -37,6 +41,7 @@ __all__ = [
     "bind_server_socket",
     "hold_sockets",
     "platform_port",
+    "platform_ports",
     "port_pool",
 ]
 
@@ -113,12 +118,25 @@ def bind_server_socket(pool: PortPool, ip: str = "127.0.0.1") -> socket.socket:
     raise RuntimeError(f"no free port among {pool.describe()}")
 
 
-def platform_port(host: str = "127.0.0.1") -> int:
-    """A free port for a part of the platform that runs as root: privileged if we are
-    root, so that no user can bind it while the part restarts; else any free one."""
+def platform_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """`count` different free ports for parts of the platform that run as root:
+    privileged if we are root, so that no user can bind one while its part restarts;
+    else any free ones. All are held until the last is bound, so no two are the same."""
     pool = port_pool(as_root=os.geteuid() == 0, band=PLATFORM_PORTS)
-    with bind_server_socket(pool, host) as sock:
-        return int(sock.getsockname()[1])
+    held: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            held.append(bind_server_socket(pool, host))
+        return [int(sock.getsockname()[1]) for sock in held]
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def platform_port(host: str = "127.0.0.1") -> int:
+    """One such port, for a part started on its own (another part's port, picked but not
+    yet bound, may come back: pick the parts that start together with `platform_ports`)."""
+    return platform_ports(1, host)[0]
 
 
 def hold_sockets(ip: str, port: int) -> list[socket.socket]:

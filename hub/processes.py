@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Collection
 from pathlib import Path
 
@@ -108,4 +109,17 @@ def reap_orphaned_services(settings: Settings, spare: Collection[str] = ()) -> i
     for proc in orphans:
         with contextlib.suppress(psutil.Error):
             proc.kill()
+    # gone before the new hub starts its own on the same ports (sdl up picked them once)
+    deadline = time.monotonic() + 10
+    while any(map(_running, orphans)) and time.monotonic() < deadline:
+        time.sleep(0.05)
     return len(orphans)
+
+
+def _running(proc: psutil.Process) -> bool:
+    """Not yet exited: a zombie's sockets are closed (and only its new parent, not we,
+    can reap it, so waiting for its PID to go could last)."""
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

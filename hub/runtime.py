@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 
@@ -21,6 +21,9 @@ class Runtime:
     config_file: str = ""  # the operator's settings file, "" for built-in defaults
     gateway_port: int = 0  # Dask Gateway's HTTP proxy; 0: no gateway (Dask disabled)
     gateway_tcp_port: int = 0  # its scheduler (TLS) proxy
+    #: the hub's services (quotas, workshops, archive) by name: the hub starts them, on
+    #: ports picked with the other parts' (hub.ports) and the same across hub restarts
+    service_ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def public_url(self) -> str:

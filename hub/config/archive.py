@@ -1,11 +1,12 @@
 """The archive's status map as a hub service, open to every logged-in user.
 
-Under `sdl up` it listens on a free local port and reads the index with the platform's
-own connection. On Kubernetes it runs in the hub pod like the quota and workshops
-services (hub.config.hubpod): port KUBE_PORT on z2jh's `hub` Service and in the hub's
-network policy, for the proxy only (helm-values/jupyterhub.yaml), and it reads the index
-with the workspaces' read-only login, which the pod gets as SDL_ARCHIVE_INDEX_URL from
-Secret sdl-odc-readonly (`hub.extraEnv`) and hands to the service explicitly.
+Under `sdl up` it listens on the port `sdl up` picked for it (hub.ports) and reads the
+index with the platform's own connection. On Kubernetes it runs in the hub pod like the
+quota and workshops services (hub.config.hubpod): port KUBE_PORT on z2jh's `hub` Service
+and in the hub's network policy, for the proxy only (helm-values/jupyterhub.yaml), and it
+reads the index with the workspaces' read-only login, which the pod gets as
+SDL_ARCHIVE_INDEX_URL from Secret sdl-odc-readonly (`hub.extraEnv`) and hands to the
+service explicitly.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from hub.archive import INDEX_URL_ENV, SERVICE_NAME
 from hub.config import hubpod
 from hub.config.context import HubContext
 from hub.config.merge import earlier, with_role_scopes
-from hub.netutil import free_port
 from hub.settings import CONFIG_ENV
 
 ACCESS = f"access:services!service={SERVICE_NAME}"  # every user: the map and its JSON
@@ -39,7 +39,7 @@ def apply_archive(ctx: HubContext, c: Config) -> None:
         environment = {"SDL_DATA_DIR": str(ctx.data_dir)}
         if ctx.config_file:
             environment[CONFIG_ENV] = ctx.config_file
-        url = f"http://127.0.0.1:{free_port()}"
+        url = f"http://127.0.0.1:{ctx.service_port(SERVICE_NAME)}"
     tile_url = os.environ.get(TILE_URL_ENV, "")
     if tile_url:
         environment[TILE_URL_ENV] = tile_url

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hub.errors import SettingsError
+from hub.ports import platform_port
 from hub.runtime import Runtime
 from hub.secrets import SecretStore
 from hub.settings import MIN_ADMIN_PASSWORD, Settings
@@ -31,6 +32,13 @@ class HubContext:
                 "but this context has none (Kubernetes, where the chart decides them)"
             )
         return self.runtime
+
+    def service_port(self, name: str) -> int:
+        """Where the hub's service `name` listens under `sdl up`: the port picked for it
+        with every other part's (privileged as root; hub.ports says why)."""
+        port = self.embedded_runtime(name).service_ports.get(name)
+        # a runtime made by hand (tests of one step) names none: one picked now
+        return port or platform_port()
 
     @property
     def config_file(self) -> str:

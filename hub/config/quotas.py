@@ -13,7 +13,6 @@ from traitlets.config import Config
 from hub.config import hubpod
 from hub.config.context import HubContext
 from hub.config.merge import earlier, with_role_scopes
-from hub.netutil import free_port
 from hub.settings import CONFIG_ENV
 
 SERVICE = "quotas"
@@ -38,7 +37,7 @@ def apply_quotas(ctx: HubContext, c: Config) -> None:
     elif kubernetes:
         port = KUBE_PORT
     else:
-        port = free_port()
+        port = ctx.service_port(SERVICE)
     if kubernetes:  # beside the hub in its pod, reached by the proxy pod
         environment, url = hubpod.service_environment(ctx), hubpod.service_url(port)
     else:

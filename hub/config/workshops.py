@@ -14,7 +14,6 @@ from traitlets.config import Config
 from hub.config import hubpod
 from hub.config.context import HubContext
 from hub.config.merge import earlier, with_role_scopes
-from hub.netutil import free_port
 from hub.workshops import SERVICE_NAME
 
 SERVICE_SCOPES = [
@@ -39,7 +38,7 @@ def apply_workshops(ctx: HubContext, c: Config) -> None:
         environment, url = hubpod.service_environment(ctx), hubpod.service_url(KUBE_PORT)
     else:
         environment = {"SDL_DATA_DIR": str(ctx.data_dir)}
-        url = f"http://127.0.0.1:{free_port()}"
+        url = f"http://127.0.0.1:{ctx.service_port(SERVICE_NAME)}"
     service = {
         "name": SERVICE_NAME,
         "url": url,
