@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from hub.db.urls import DRIVER, DatabaseUrlError, PlatformPostgres
 from hub.ports import platform_port, unprivileged_port_start
 from hub.workshops.store import DATABASE as WORKSHOPS
 from tests.support.platform import make_data_dir
+from tests.support.squat import bind_as
 
 PASSWORD = "p" * 16 + "0123456789abcdef"
 INDEX = "datacube"
@@ -153,21 +152,6 @@ def test_every_running_user_holds_all_their_connections_and_the_platform_gets_in
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-#: What a squatter does: bind PostgreSQL's port while it is down, then ask each client
-#: that connects for a cleartext password (libpq sends it when asked).
-SQUAT_PORT = """
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError as exc:
-    print("refused:", exc.strerror)
-else:
-    print("bound")
-"""
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="privileged ports and other OS users need root")
 def test_no_user_can_take_postgresqls_port_while_it_restarts() -> None:
     """Finding 4's rest: PostgreSQL kept an unprivileged port, so a user who bound it
@@ -184,14 +168,8 @@ def test_no_user_can_take_postgresqls_port_while_it_restarts() -> None:
         assert postmaster.uids().effective != 0
         assert any(c.laddr.port == port for c in postmaster.net_connections("tcp"))
         server.stop(proc)
-        squat = subprocess.run(
-            ["runuser", "-u", "nobody", "--", sys.executable, "-c", SQUAT_PORT, str(port)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd="/tmp",
-        )
-        assert squat.stdout.strip() == "refused: Permission denied", squat
+        # what a squatter does first: bind the port while PostgreSQL is down
+        assert bind_as("nobody", port) == "refused: Permission denied"
         again = server.start(port)  # the restart takes the same port: every URL holds
         assert server.running() is not None and server.running().port == port
         server.stop(again)
