@@ -34,6 +34,7 @@ from hub.spawners.home_fs import (
 )
 from hub.spawners.kernel_sockets import KernelSockets, prepare_kernel_sockets
 from hub.spawners.limits import ResourceLimiter, server_cgroup_name
+from hub.spawners.lost_servers import server_processes, stop_processes
 from hub.spawners.odc_login import OdcLogin
 from hub.spawners.options import ProfileAwareMixin, profile_form
 from hub.spawners.timing import format_timings, timed
@@ -295,6 +296,35 @@ class SdlLocalSpawner(OdcLogin, GpuClaims, ProfileAwareMixin, LocalProcessSpawne
         await super().stop(now=now)
         self.release_gpus()
         await asyncio.to_thread(self.limiter.remove, self.cgroup_name)
+
+    async def poll(self) -> int | None:
+        status = await super().poll()
+        if status is None or not self._forgotten():
+            return status
+        # a hub killed between starting this server and storing its pid left it running
+        # (hub.spawners.lost_servers): stopped, as the hub now believes it is
+        procs = await asyncio.to_thread(
+            server_processes, self.archive_dir, self.user.name, self.name
+        )
+        if procs and self._forgotten():  # not a server this hub started meanwhile
+            self.log.warning(
+                "[%s] stopping the server a dead hub lost (pids %s)",
+                self.user.name,
+                ", ".join(str(proc.pid) for proc in procs),
+            )
+            await asyncio.to_thread(stop_processes, procs)
+        return cast("int | None", status)
+
+    def _forgotten(self) -> bool:
+        """The hub has a record of this server but no process for it, and starts none."""
+        spawner = cast(Any, self)
+        return bool(
+            self.archive_dir
+            and spawner.server is not None
+            and spawner.proc is None
+            and not spawner.pid
+            and not spawner._spawn_pending
+        )
 
     async def progress(self) -> AsyncIterator[dict[str, Any]]:
         for index, line in enumerate(list(self.spawn_log)):
