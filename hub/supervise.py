@@ -11,7 +11,11 @@ restarting it again would only hide the problem. Users lose nothing on the way:
   (`JupyterHub.last_activity_interval`);
 - the hub does not stop user servers when it exits (`cleanup_servers = False`), and
   finds them running again when it starts (their processes and kernels never stop);
-- PostgreSQL comes back on the same port, so every login URL stays valid.
+- PostgreSQL comes back on the same port, so every login URL stays valid;
+- a spawn pending meanwhile completes (its quota check, workshop account lookup and
+  database login wait for PostgreSQL, hub.db.wait), but a hub that dies mid-spawn
+  drops it, and the server it had started is stopped when the hub is back
+  (hub.spawners.lost_servers).
 """
 
 from __future__ import annotations

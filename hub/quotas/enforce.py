@@ -20,6 +20,7 @@ from traitlets.config import Config, LoggingConfigurable
 
 from hub.blocking import in_spawn_thread
 from hub.db.embedded import DatabaseError
+from hub.db.wait import while_unreachable
 from hub.policy.quota import EffectivePolicy, parse_policy
 from hub.profiles import Profile
 from hub.quotas.checks import (
@@ -148,8 +149,12 @@ async def check_spawn(spawner: Any, profile: Profile) -> None:
         return
     home = getattr(spawner, "home", None)
     try:
-        policy, facts = await in_spawn_thread(
-            checker.facts, user.name, groups, admin, home, running_servers(spawner)
+        policy, facts = await while_unreachable(  # a restarting PostgreSQL: wait a little
+            lambda: in_spawn_thread(
+                checker.facts, user.name, groups, admin, home, running_servers(spawner)
+            ),
+            f"quota check for {user.name}",
+            spawner.log,
         )
     except (sa.exc.SQLAlchemyError, DatabaseError) as exc:
         spawner.log.error("quota check for %s failed: %s", user.name, exc)

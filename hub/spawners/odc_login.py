@@ -2,7 +2,9 @@
 
 Its URL is derived (the password from a platform secret), so it is known before the
 login exists: the spawner gives it to the server's environment, makes the login while
-JupyterLab starts, and waits for it before the hub may call the server ready.
+JupyterLab starts, and waits for it before the hub may call the server ready. A
+database that cannot be reached is waited for a while (`sdl up` restarts a dead
+PostgreSQL within seconds): a spawn pending while it restarts still gets its login.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from traitlets import Integer, Unicode
 from traitlets.config import LoggingConfigurable
 
 from hub.blocking import in_spawn_thread
+from hub.db.wait import while_unreachable
 from hub.spawners.odc import DatabasePlace, ensure_workspace_login, workspace_login_url
 from hub.spawners.timing import timed
 
@@ -63,12 +66,16 @@ class OdcLogin(LoggingConfigurable):
             return  # no URL was given to the workspace: nothing to log in with
         try:
             with timed(self.hook_seconds, "odc_login"):
-                await in_spawn_thread(
-                    ensure_workspace_login,
-                    self.odc_place,
-                    self.user.name,
-                    self.db_login_key.encode(),
-                    self.odc_connection_limit,
+                await while_unreachable(
+                    lambda: in_spawn_thread(
+                        ensure_workspace_login,
+                        self.odc_place,
+                        self.user.name,
+                        self.db_login_key.encode(),
+                        self.odc_connection_limit,
+                    ),
+                    f"[{self.user.name}] database login",
+                    self.log,
                 )
         except Exception as exc:  # the workspace still starts, without the index
             self.log.exception("no database login for %s", self.user.name)

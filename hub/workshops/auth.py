@@ -28,6 +28,7 @@ from tornado import web
 from traitlets import Unicode
 
 from hub.db.urls import PlatformPostgres
+from hub.db.wait import while_unreachable
 from hub.workshops.model import ACCOUNT_NAME, utcnow, verify_password
 from hub.workshops.store import Store, open_store
 
@@ -56,7 +57,12 @@ class WorkshopAccountsMixin(Authenticator):
         return self._store
 
     async def _account(self, username: str) -> Any:
-        return await asyncio.to_thread(lambda: self._workshop_store().account(username))
+        # a restarting PostgreSQL is waited for a little, not a refused login or spawn
+        return await while_unreachable(
+            lambda: asyncio.to_thread(lambda: self._workshop_store().account(username)),
+            f"workshop account lookup for {username}",
+            self.log,
+        )
 
     async def authenticate(self, handler: Any, data: dict[str, str]) -> AuthResult:
         username = self.normalize_username(data.get("username", ""))
