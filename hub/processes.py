@@ -15,6 +15,7 @@ import psutil
 
 from hub.ossetup import private_file
 from hub.settings import Settings
+from hub.spawners.lost_servers import stop_processes
 
 
 def terminate_within(timeout: float) -> Callable[[subprocess.Popen[bytes]], None]:
@@ -51,13 +52,7 @@ def platform_processes(settings: Settings, servers_only: bool = False) -> list[p
 def stop_user_servers(settings: Settings, grace: float) -> int:
     """SIGTERM every user server (kernels shut down cleanly), SIGKILL what is left."""
     servers = platform_processes(settings, servers_only=True)
-    for proc in servers:
-        with contextlib.suppress(psutil.Error):
-            proc.terminate()
-    _, alive = psutil.wait_procs(servers, timeout=grace)
-    for proc in alive:
-        with contextlib.suppress(psutil.Error):
-            proc.kill()
+    stop_processes(servers, grace)
     return len(servers)
 
 
