@@ -27,6 +27,8 @@ DEFAULT_SETTINGS_FILE = "/etc/sdl/settings.yaml"
 
 
 def apply_z2jh(settings: Settings, c: Config, settings_file: str = "") -> None:
+    """Every step for the hub pod; the settings' mode is Kubernetes whatever they say."""
+    settings = settings.model_copy(update={"mode": "kubernetes"})
     ctx = HubContext(settings, None, kubernetes_secrets(settings), settings_file)
     apply_auth(ctx, c)
     apply_kubernetes(settings, c)

@@ -15,7 +15,9 @@ from traitlets.config import Config
 from hub.config.context import HubContext
 from hub.config.workshops import ACCESS, KUBE_WORKSHOPS_URL, apply_workshops
 from hub.config.z2jh import apply_z2jh
+from hub.runtime import Runtime
 from hub.settings import settings_from_dict
+from hub.workshops import SERVICE_NAME
 from hub.workshops.pull import PullError, unpack
 from hub.workshops.service import platform_settings
 
@@ -47,9 +49,10 @@ def test_kubernetes_registers_the_service_in_the_hub_pod_and_tells_workspaces() 
 def test_local_mode_sets_no_workspace_url() -> None:
     c = Config()
     settings = settings_from_dict({"data_dir": "/tmp/sdl-x"})
-    apply_workshops(HubContext(settings, None), c)
+    runtime = Runtime("127.0.0.1", 1, 2, 3, service_ports={SERVICE_NAME: 601})
+    apply_workshops(HubContext(settings, runtime), c)
     service = c.JupyterHub.services[0]
-    assert service["url"].startswith("http://127.0.0.1:")
+    assert service["url"] == "http://127.0.0.1:601"
     assert service["environment"] == {"SDL_DATA_DIR": "/tmp/sdl-x"}
     assert "environment" not in c.KubeSpawner
     assert c.WorkshopAccountsMixin.workshops_data_dir == "/tmp/sdl-x"
