@@ -26,6 +26,7 @@ from hub.config.quotas import SERVICE as QUOTAS_SERVICE
 from hub.data.sync_schedule import RUNNER_COMMAND, STOP_GRACE_S
 from hub.datadir import prepare_data_dir
 from hub.db.access import lock_down_embedded
+from hub.db.capacity import check_connection_capacity
 from hub.db.embedded import EmbeddedPostgres, connection_slots
 from hub.errors import SdlError
 from hub.gateway.config import SERVICE_NAME as GATEWAY_SERVICE
@@ -139,6 +140,8 @@ def start_platform(
             platform.children.append(Child("PostgreSQL", pg.start(pg_port), pg.stop, restart_pg))
             prepare_index(settings, with_sample, say)
             lock_down_embedded(pg.superuser_url("postgres"), settings.database.name)
+        else:  # the operator's server: enough slots for every running user, or say so
+            say(f"external PostgreSQL: max_connections {check_connection_capacity(settings)}")
         say("starting the proxy")
         held = {runtime.public_port: public_sockets, runtime.proxy_api_port: api_sockets}
         proxy_env = {

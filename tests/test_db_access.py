@@ -14,10 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from hub.db.access import ensure_database, lock_down_embedded, private_database_url
+from hub.db.capacity import ConnectionCapacityError, check_connection_capacity
 from hub.db.embedded import SYSTEM_USER, EmbeddedPostgres, connection_slots
 from hub.db.roles import ensure_ingest_login, ensure_user_login, login_name
 from hub.db.urls import DRIVER, DatabaseUrlError, PlatformPostgres
+from hub.local import start_platform
 from hub.ports import platform_port, unprivileged_port_start
+from hub.settings import settings_from_dict
 from hub.workshops.store import DATABASE as WORKSHOPS
 from tests.support.platform import make_data_dir
 from tests.support.squat import bind_as
@@ -146,6 +149,13 @@ def test_every_running_user_holds_all_their_connections_and_the_platform_gets_in
             assert len(held) == servers * per_user
             with _engine(server.tcp_url(ingest, "ingest-" + PASSWORD, INDEX)).connect() as conn:
                 assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+            # the same server as an external database.url: enough for 25, not for 26
+            external = {"url": server.superuser_url("postgres"), "user_connection_limit": 8}
+            fits = {"database": external, "hub": {"active_server_limit": servers}}
+            assert check_connection_capacity(settings_from_dict(fits)) == 223
+            beyond = {"database": external, "hub": {"active_server_limit": servers + 1}}
+            with pytest.raises(ConnectionCapacityError, match=r"needs 231: raise max_conn"):
+                check_connection_capacity(settings_from_dict(beyond))
     finally:
         for conn in held:
             conn.close()
@@ -194,3 +204,26 @@ def test_one_place_names_the_server_embedded_or_external(pg: EmbeddedPostgres) -
             assert conn.execute(sa.text("SELECT current_user")).scalar() == login_name("cy")
     with pytest.raises(DatabaseUrlError, match=r"database.url: mysql://a@b/c is not a Post"):
         PlatformPostgres(pg.data_dir, "mysql://a@b/c").admin_url(INDEX)
+
+
+def test_sdl_up_refuses_an_external_database_too_small_for_its_users(
+    pg: EmbeddedPostgres, tmp_path: Path
+) -> None:
+    """An external `database.url` left with few slots (PostgreSQL's default is 100) would
+    let a few users lock out the rest: `sdl up` says so before it starts any part."""
+    url = pg.superuser_url("postgres")
+    settings = settings_from_dict({"data_dir": str(tmp_path), "database": {"url": url}})
+    said: list[str] = []
+    with pytest.raises(ConnectionCapacityError) as refused:
+        start_platform(settings, None, said.append, with_sample=False)
+    message = str(refused.value)
+    assert "allows max_connections = 12" in message and "(100) x" in message
+    assert "needs 823" in message and "lower one of those two settings" in message
+    assert not any("starting" in line for line in said), said
+    assert not (tmp_path / "run" / "runtime.json").exists()
+    # nobody listens on port 1: the operator hears the server is not there
+    wrong = make_url(url).set(query={}, host="127.0.0.1", port=1, password="not-the-password")
+    unreachable = {"data_dir": str(tmp_path), "database": {"url": wrong.render_as_string(False)}}
+    with pytest.raises(ConnectionCapacityError, match=r"database\.url: cannot connect to ") as no:
+        check_connection_capacity(settings_from_dict(unreachable))
+    assert "not-the-password" not in str(no.value)  # the URL is shown without it

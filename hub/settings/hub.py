@@ -31,5 +31,5 @@ class HubSettings(Strict):
         "PostgreSQL: every running user can hold all of `database.user_connection_limit` "
         "and the platform still has its own slots, so a user's first connection always "
         "gets one. An external `database.url` needs `max_connections` of at least "
-        "23 plus this times the connection limit.",
+        "23 plus this times the connection limit; `sdl up` checks it before starting.",
     )
