@@ -157,6 +157,28 @@ def add(client: Client, name: str, users: tuple[str, ...]) -> None:
 
 @workshop.command()
 @click.argument("name")
+@click.argument("users", nargs=-1, required=True)
+@click.pass_obj
+def withdraw(client: Client, name: str, users: tuple[str, ...]) -> None:
+    """Withdraw invitations to workshop NAME not yet answered (accepted: `remove`)."""
+    for user in users:
+        client.call("DELETE", f"/workshops/{name}/invitations/{user}")
+        click.echo(f"{user}: invitation withdrawn")
+
+
+@workshop.command()
+@click.argument("name")
+@click.argument("users", nargs=-1, required=True)
+@click.pass_obj
+def remove(client: Client, name: str, users: tuple[str, ...]) -> None:
+    """Remove participants from workshop NAME (they leave its group and quota)."""
+    for user in users:
+        client.call("DELETE", f"/workshops/{name}/participants/{user}")
+        click.echo(f"{user}: removed")
+
+
+@workshop.command()
+@click.argument("name")
 @click.option("-n", "--count", type=int, required=True)
 @click.option(
     "--csv",

@@ -295,3 +295,29 @@ def test_an_invitation_to_a_workshop_not_started_may_be_accepted(
         assert f"ws-{later}" in groups(ada, "pia")
     finally:
         assert ivan.call("DELETE", f"/workshops/{later}").status_code == 204
+
+
+def test_the_instructor_withdraws_and_removes_from_a_terminal(
+    platform: RunningPlatform, ivan: Service, ada: Service
+) -> None:
+    from click.testing import CliRunner
+
+    from hub.workshops.cli import workshop
+
+    xan, yra = Service(platform, "xan"), Service(platform, "yra")
+    before = groups(ada, "yra")
+    invited = ivan.call("POST", f"/workshops/{NAME}/participants", json={"users": ["xan", "yra"]})
+    assert invited.json() == {"added": [], "invited": ["xan", "yra"]}
+    assert yra.call("POST", f"/invitations/{NAME}/accept").status_code == 200
+    assert f"ws-{NAME}" in groups(ada, "yra")
+    runner, base = CliRunner(), ["--url", platform.url, "--token", ivan.token]
+    withdrawn = runner.invoke(workshop, [*base, "withdraw", NAME, "xan"])
+    assert withdrawn.exit_code == 0 and "xan: invitation withdrawn" in withdrawn.output
+    assert xan.call("GET", "/invitations").json() == [] and "xan" not in status(ivan)["invited"]
+    # yra accepted: withdrawing says to remove them, and nothing changes
+    refused = runner.invoke(workshop, [*base, "withdraw", NAME, "yra"])
+    assert refused.exit_code != 0 and "remove them as a participant" in str(refused.exception)
+    assert participants(ivan)["yra"] == "invitation"
+    removed = runner.invoke(workshop, [*base, "remove", NAME, "yra"])
+    assert removed.exit_code == 0 and "yra: removed" in removed.output
+    assert "yra" not in participants(ivan) and groups(ada, "yra") == before
