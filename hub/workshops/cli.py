@@ -161,9 +161,7 @@ def add(client: Client, name: str, users: tuple[str, ...]) -> None:
 @click.pass_obj
 def withdraw(client: Client, name: str, users: tuple[str, ...]) -> None:
     """Withdraw invitations to workshop NAME not yet answered (accepted: `remove`)."""
-    for user in users:
-        client.call("DELETE", f"/workshops/{name}/invitations/{user}")
-        click.echo(f"{user}: invitation withdrawn")
+    delete_each(client, f"/workshops/{name}/invitations", users, "invitation withdrawn")
 
 
 @workshop.command()
@@ -172,9 +170,14 @@ def withdraw(client: Client, name: str, users: tuple[str, ...]) -> None:
 @click.pass_obj
 def remove(client: Client, name: str, users: tuple[str, ...]) -> None:
     """Remove participants from workshop NAME (they leave its group and quota)."""
+    delete_each(client, f"/workshops/{name}/participants", users, "removed")
+
+
+def delete_each(client: Client, collection: str, users: tuple[str, ...], done: str) -> None:
+    """DELETE each user's entry in turn; the first refusal stops with its message."""
     for user in users:
-        client.call("DELETE", f"/workshops/{name}/participants/{user}")
-        click.echo(f"{user}: removed")
+        client.call("DELETE", f"{collection}/{user}")
+        click.echo(f"{user}: {done}")
 
 
 @workshop.command()
