@@ -36,7 +36,7 @@ def apply_z2jh(settings: Settings, c: Config, settings_file: str = "") -> None:
     apply_workshops(ctx, c)  # so does the workshops service; workspaces pull their materials
     apply_archive(ctx, c)  # and the archive's status map, on the index's read-only login
     apply_kube_gateway_client(ctx, c)  # clusters stop with their user's server
-    apply_server_limit(ctx, c)  # the lab's PostgreSQL is sized for it (docs/kubernetes.md)
+    apply_server_limit(ctx, c)  # the lab's PostgreSQL is sized for it (helm-values/README.md)
     c.Spawner.post_stop_hook = post_stop_hook
 
 
