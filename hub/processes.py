@@ -15,7 +15,6 @@ import psutil
 
 from hub.ossetup import private_file
 from hub.settings import Settings
-from hub.spawners.lost_servers import stop_processes
 
 
 def terminate_within(timeout: float) -> Callable[[subprocess.Popen[bytes]], None]:
@@ -34,19 +33,39 @@ def terminate_within(timeout: float) -> Callable[[subprocess.Popen[bytes]], None
     return stop
 
 
-def platform_processes(settings: Settings, servers_only: bool = False) -> list[psutil.Process]:
-    """Processes of this platform (by their environment), but `sdl up` itself."""
-    markers = {("SDL_ARCHIVE_DIR", str(settings.archive)), ("SDL_DATA_DIR", str(settings.data_dir))}
+def processes_where(matches: Callable[[dict[str, str]], bool]) -> list[psutil.Process]:
+    """Every process but this one whose environment `matches` (unreadable ones skipped)."""
     me, found = os.getpid(), []
     for proc in psutil.process_iter():
         try:
             env = proc.environ()
         except (psutil.Error, OSError):
             continue
-        ours = proc.pid != me and any(env.get(key) == value for key, value in markers)
-        if ours and (not servers_only or "JUPYTERHUB_USER" in env):
+        if proc.pid != me and matches(env):
             found.append(proc)
     return found
+
+
+def platform_processes(settings: Settings, servers_only: bool = False) -> list[psutil.Process]:
+    """Processes of this platform (by their environment), but `sdl up` itself."""
+    markers = {("SDL_ARCHIVE_DIR", str(settings.archive)), ("SDL_DATA_DIR", str(settings.data_dir))}
+
+    def ours(env: dict[str, str]) -> bool:
+        marked = any(env.get(key) == value for key, value in markers)
+        return marked and (not servers_only or "JUPYTERHUB_USER" in env)
+
+    return processes_where(ours)
+
+
+def stop_processes(procs: list[psutil.Process], grace: float = 5) -> None:
+    """SIGTERM them (kernels shut down cleanly), SIGKILL what is left after `grace`."""
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=grace)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
 
 
 def stop_user_servers(settings: Settings, grace: float) -> int:

@@ -14,6 +14,7 @@ from sqlalchemy.pool import NullPool
 
 from hub.db.embedded import PLATFORM_CONNECTIONS, connection_slots
 from hub.db.urls import psycopg2_url
+from hub.db.wait import first_line
 from hub.errors import SdlError
 from hub.settings import Settings
 
@@ -44,7 +45,7 @@ def check_connection_capacity(settings: Settings) -> int:
     try:
         have = server_max_connections(url)
     except sa.exc.SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        reason = first_line(getattr(exc, "orig", None) or exc)
         raise ConnectionCapacityError(f"database.url: cannot connect to {shown}: {reason}") from exc
     need = needed_connections(settings)
     if have < need:

@@ -23,6 +23,7 @@ from traitlets import Bool, Integer, Unicode, default
 from hub.accounts import AccountError, ensure_user_account, home_folder, os_username
 from hub.blocking import in_account_thread, in_spawn_thread
 from hub.ports import LISTEN_FD_ENV, bind_server_socket, port_pool
+from hub.processes import stop_processes
 from hub.profiles import format_size
 from hub.spawners.gpu_claims import GpuClaims
 from hub.spawners.home_fs import (
@@ -34,7 +35,7 @@ from hub.spawners.home_fs import (
 )
 from hub.spawners.kernel_sockets import KernelSockets, prepare_kernel_sockets
 from hub.spawners.limits import ResourceLimiter, server_cgroup_name
-from hub.spawners.lost_servers import server_processes, stop_processes
+from hub.spawners.lost_servers import server_processes
 from hub.spawners.odc_login import OdcLogin
 from hub.spawners.options import ProfileAwareMixin, profile_form
 from hub.spawners.timing import format_timings, timed

@@ -10,9 +10,9 @@ server's name, this platform's archive) and stopped with everything it started.
 
 from __future__ import annotations
 
-import contextlib
-
 import psutil
+
+from hub.processes import processes_where
 
 
 def server_processes(archive_dir: str, user: str, server_name: str) -> list[psutil.Process]:
@@ -23,23 +23,4 @@ def server_processes(archive_dir: str, user: str, server_name: str) -> list[psut
         "JUPYTERHUB_USER": user,
         "JUPYTERHUB_SERVER_NAME": server_name,
     }
-    found = []
-    for proc in psutil.process_iter():
-        try:
-            env = proc.environ()
-        except (psutil.Error, OSError):
-            continue
-        if all(env.get(key) == value for key, value in wanted.items()):
-            found.append(proc)
-    return found
-
-
-def stop_processes(procs: list[psutil.Process], grace: float = 5) -> None:
-    """SIGTERM them (kernels shut down cleanly), SIGKILL what is left after `grace`."""
-    for proc in procs:
-        with contextlib.suppress(psutil.Error):
-            proc.terminate()
-    _, alive = psutil.wait_procs(procs, timeout=grace)
-    for proc in alive:
-        with contextlib.suppress(psutil.Error):
-            proc.kill()
+    return processes_where(lambda env: all(env.get(k) == v for k, v in wanted.items()))
